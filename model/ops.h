@@ -1,0 +1,61 @@
+/* Forward/backward pairs of every layer of the student, on raw pointers with shapes in comments.
+ * Backward functions ACCUMULATE (+=) into parameter and input gradients, so a tensor used twice
+ * (the residual stream) just receives two contributions. Each fast kernel has a `_naive` twin
+ * computing the same thing with plain loops: the reference the tests compare against. */
+#ifndef DS_MODEL_OPS_H
+#define DS_MODEL_OPS_H
+
+#include <stdint.h>
+
+/* out = inp @ w^T + bias.  out (N, OC), inp (N, IC), w (OC, IC), bias (OC) or NULL */
+void ds_linear_forward(float *out, const float *inp, const float *w, const float *bias, int N, int IC, int OC);
+void ds_linear_forward_naive(float *out, const float *inp, const float *w, const float *bias, int N, int IC,
+                             int OC);
+/* dinp (N, IC) += dout @ w; dw (OC, IC) += dout^T @ inp; dbias (OC) += column sums of dout.
+ * dinp may be NULL (the input needs no gradient), dbias may be NULL (no bias). */
+void ds_linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp, const float *w,
+                        int N, int IC, int OC);
+void ds_linear_backward_naive(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                              const float *w, int N, int IC, int OC);
+
+/* LayerNorm over the last axis, eps DS_LN_EPS.  out, inp (N, C); mean, rstd (N) saved for backward. */
+void ds_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+                          int N, int C);
+void ds_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                           const float *w, const float *mean, const float *rstd, int N, int C);
+
+/* Multi-head self-attention core with a key padding mask.
+ * qkv (B, T, 3*H*hd): Q of head h at columns [h*hd, (h+1)*hd), then K, then V.
+ * mask (B, T): keys with mask 0 get no attention. probs (B, H, T, T) saved for backward.
+ * out (B, T, H*hd): heads concatenated in order. */
+void ds_attention_forward(float *out, float *probs, const float *qkv, const uint8_t *mask, int B, int T, int H,
+                          int hd);
+void ds_attention_forward_naive(float *out, float *probs, const float *qkv, const uint8_t *mask, int B, int T,
+                                int H, int hd);
+/* dqkv (B, T, 3*H*hd) += ...; scratch (B, H, T, T) is overwritten. */
+void ds_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
+                           int B, int T, int H, int hd);
+
+/* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).  (n) */
+void ds_gelu_forward(float *out, const float *inp, long n);
+/* dinp += dout * gelu'(inp) */
+void ds_gelu_backward(float *dinp, const float *inp, const float *dout, long n);
+
+/* out (B, T, C) = tok[ids] + pos[0:T].  ids (B, T); tok (V, C); pos (max_len, C) */
+void ds_embedding_forward(float *out, const int32_t *ids, const float *tok, const float *pos, int B, int T, int C);
+void ds_embedding_backward(float *dtok, float *dpos, const float *dout, const int32_t *ids, int B, int T, int C);
+
+/* out (B, C): masked mean over T of inp (B, T, C), or row t = 0 for CLS pooling. */
+void ds_pool_forward(float *out, const float *inp, const uint8_t *mask, int cls, int B, int T, int C);
+void ds_pool_backward(float *dinp, const float *dout, const uint8_t *mask, int cls, int B, int T, int C);
+
+/* out = a + b (n); the backward of a residual add is just accumulating dout into both inputs. */
+void ds_residual_forward(float *out, const float *a, const float *b, long n);
+/* y[i] += x[i] */
+void ds_accumulate(float *y, const float *x, long n);
+
+/* Structured-pruning masks: multiply each unit's slice by its mask value.
+ * x (N, U*width): unit u occupies columns [u*width, (u+1)*width). */
+void ds_unit_mask_apply(float *x, const float *unit_mask, int N, int U, int width);
+
+#endif

@@ -1,0 +1,114 @@
+/* Embedding lookup, pooling, GELU, residual adds and unit masks: the memory-bound layers. */
+#include <math.h>
+#include <string.h>
+
+#include "model/ops.h"
+
+#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
+
+void ds_gelu_forward(float *out, const float *inp, long n) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) {
+    const float x = inp[i];
+    out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715f * x * x * x)));
+  }
+}
+
+void ds_gelu_backward(float *dinp, const float *inp, const float *dout, long n) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) {
+    const float x = inp[i];
+    const float th = tanhf(GELU_K * (x + 0.044715f * x * x * x));
+    const float sech2 = 1.0f - th * th;
+    const float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+    dinp[i] += grad * dout[i];
+  }
+}
+
+void ds_embedding_forward(float *out, const int32_t *ids, const float *tok, const float *pos, int B, int T, int C) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < T; t++) {
+      const float *te = tok + (long)ids[(long)b * T + t] * C, *pe = pos + (long)t * C;
+      float *o = out + ((long)b * T + t) * C;
+      for (int c = 0; c < C; c++) o[c] = te[c] + pe[c];
+    }
+}
+
+void ds_embedding_backward(float *dtok, float *dpos, const float *dout, const int32_t *ids, int B, int T, int C) {
+  /* Sequential over tokens: the same id can occur many times, and the order of sums stays fixed. */
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < T; t++) {
+      const float *d = dout + ((long)b * T + t) * C;
+      float *dt = dtok + (long)ids[(long)b * T + t] * C, *dp = dpos + (long)t * C;
+      for (int c = 0; c < C; c++) {
+        dt[c] += d[c];
+        dp[c] += d[c];
+      }
+    }
+}
+
+static int count_tokens(const uint8_t *mask, int T) {
+  int n = 0;
+  for (int t = 0; t < T; t++) n += mask[t] != 0;
+  return n;
+}
+
+void ds_pool_forward(float *out, const float *inp, const uint8_t *mask, int cls, int B, int T, int C) {
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++) {
+    float *o = out + (long)b * C;
+    const float *x = inp + (long)b * T * C;
+    if (cls) {
+      memcpy(o, x, sizeof(float) * C);
+      continue;
+    }
+    memset(o, 0, sizeof(float) * C);
+    const int n = count_tokens(mask + (long)b * T, T);
+    if (n == 0) continue;
+    for (int t = 0; t < T; t++)
+      if (mask[(long)b * T + t])
+        for (int c = 0; c < C; c++) o[c] += x[(long)t * C + c];
+    const float inv = 1.0f / (float)n;
+    for (int c = 0; c < C; c++) o[c] *= inv;
+  }
+}
+
+void ds_pool_backward(float *dinp, const float *dout, const uint8_t *mask, int cls, int B, int T, int C) {
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++) {
+    const float *d = dout + (long)b * C;
+    float *dx = dinp + (long)b * T * C;
+    if (cls) {
+      for (int c = 0; c < C; c++) dx[c] += d[c];
+      continue;
+    }
+    const int n = count_tokens(mask + (long)b * T, T);
+    if (n == 0) continue;
+    const float inv = 1.0f / (float)n;
+    for (int t = 0; t < T; t++)
+      if (mask[(long)b * T + t])
+        for (int c = 0; c < C; c++) dx[(long)t * C + c] += d[c] * inv;
+  }
+}
+
+void ds_residual_forward(float *out, const float *a, const float *b, long n) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+void ds_accumulate(float *y, const float *x, long n) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) y[i] += x[i];
+}
+
+void ds_unit_mask_apply(float *x, const float *unit_mask, int N, int U, int width) {
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int u = 0; u < U; u++) {
+      const float m = unit_mask[u];
+      if (m == 1.0f) continue;
+      float *xs = x + ((long)n * U + u) * width;
+      for (int w = 0; w < width; w++) xs[w] *= m;
+    }
+}

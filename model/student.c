@@ -1,0 +1,180 @@
+/* The student's forward pass as a readable call sequence, and backward as its mirror. */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/ops.h"
+#include "model/student.h"
+
+static size_t mask_units(const ds_student_shape *s) {
+  size_t n = 0;
+  for (int l = 0; l < s->n_layers; l++) n += (size_t)s->heads[l] + (size_t)s->ffn[l];
+  return n;
+}
+
+int ds_student_init(ds_student *m, const ds_student_shape *shape, ds_err *err) {
+  memset(m, 0, sizeof *m);
+  m->shape = *shape;
+  ds_param_table_build(&m->table, shape);
+  const size_t n = m->table.n_params, units = mask_units(shape);
+  m->params = calloc(n, sizeof(float));
+  m->grads = calloc(n, sizeof(float));
+  m->mask_mem = malloc(units * sizeof(float));
+  if (!m->params || !m->grads || !m->mask_mem) {
+    ds_student_free(m);
+    return ds_fail(err, "out of memory allocating a student of %zu parameters", n);
+  }
+  ds_params_view(&m->table, shape, m->params, &m->p);
+  ds_params_view(&m->table, shape, m->grads, &m->g);
+  for (size_t i = 0; i < units; i++) m->mask_mem[i] = 1.0f;
+  float *mp = m->mask_mem;
+  for (int l = 0; l < shape->n_layers; l++) {
+    m->head_mask[l] = mp;
+    mp += shape->heads[l];
+    m->ffn_mask[l] = mp;
+    mp += shape->ffn[l];
+  }
+  return 0;
+}
+
+void ds_student_init_params(ds_student *m, unsigned long seed) {
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, seed);
+  for (int i = 0; i < m->table.n_tensors; i++) {
+    const ds_tensor_info *t = &m->table.tensors[i];
+    float *x = m->params + t->offset;
+    const char *suffix = strrchr(t->name, '.');
+    const int is_ln = strstr(t->name, "ln") == t->name || strstr(t->name, ".ln") != NULL;
+    if (is_ln && strcmp(suffix, ".weight") == 0) {
+      for (size_t k = 0; k < t->numel; k++) x[k] = 1.0f;
+    } else if (t->ndim == 1) {
+      memset(x, 0, t->numel * sizeof(float));
+    } else {
+      for (size_t k = 0; k < t->numel; k++) x[k] = (float)gsl_ran_gaussian(rng, 0.02);
+    }
+  }
+  gsl_rng_free(rng);
+}
+
+void ds_student_free(ds_student *m) {
+  free(m->params);
+  free(m->grads);
+  free(m->mask_mem);
+  free(m->acts_mem);
+  free(m->dacts_mem);
+  memset(m, 0, sizeof *m);
+}
+
+void ds_student_zero_grad(ds_student *m) { memset(m->grads, 0, m->table.n_params * sizeof(float)); }
+
+static int ensure_acts(ds_student *m, int B, int T, ds_err *err) {
+  if (m->acts_mem && B == m->acts_B && T == m->acts_T) return 0;
+  ds_acts probe;
+  const size_t need = ds_acts_layout(&probe, &m->shape, B, T, NULL);
+  if (need > m->acts_size) {
+    free(m->acts_mem);
+    free(m->dacts_mem);
+    m->acts_mem = malloc(need * sizeof(float));
+    m->dacts_mem = malloc(need * sizeof(float));
+    if (!m->acts_mem || !m->dacts_mem) {
+      m->acts_size = 0;
+      return ds_fail(err, "out of memory allocating activations for batch %d x %d", B, T);
+    }
+    m->acts_size = need;
+  }
+  ds_acts_layout(&m->a, &m->shape, B, T, m->acts_mem);
+  ds_acts_layout(&m->da, &m->shape, B, T, m->dacts_mem);
+  m->acts_B = B;
+  m->acts_T = T;
+  return 0;
+}
+
+int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, int B, int T, ds_err *err) {
+  const ds_student_shape *s = &m->shape;
+  if (T < 1 || T > s->max_len) return ds_fail(err, "sequence length %d is outside [1, %d]", T, s->max_len);
+  for (long i = 0; i < (long)B * T; i++)
+    if (ids[i] < 0 || ids[i] >= s->vocab)
+      return ds_fail(err, "token id %d at row %ld is outside the vocabulary [0, %d)", ids[i], i / T, s->vocab);
+  if (ensure_acts(m, B, T, err)) return -1;
+  m->ids = ids;
+  m->mask = mask;
+  m->B = B;
+  m->T = T;
+  const int C = s->dim, hd = s->head_dim, N = B * T, E = ds_student_emb_dim(s);
+  void (*linear)(float *, const float *, const float *, const float *, int, int, int) =
+      m->naive ? ds_linear_forward_naive : ds_linear_forward;
+  void (*attention)(float *, float *, const float *, const uint8_t *, int, int, int, int) =
+      m->naive ? ds_attention_forward_naive : ds_attention_forward;
+  ds_acts *a = &m->a;
+
+  ds_embedding_forward(a->encoded, ids, m->p.tok_emb, m->p.pos_emb, B, T, C);
+  const float *x = a->encoded;
+  for (int l = 0; l < s->n_layers; l++) {
+    const ds_layer_params *P = &m->p.layer[l];
+    ds_layer_acts *L = &a->layer[l];
+    const int H = s->heads[l], HD = H * hd, F = s->ffn[l];
+    ds_layernorm_forward(L->ln1, L->ln1_mean, L->ln1_rstd, x, P->ln1_w, P->ln1_b, N, C);
+    linear(L->qkv, L->ln1, P->qkv_w, P->qkv_b, N, C, 3 * HD);
+    attention(L->atto, L->att, L->qkv, mask, B, T, H, hd);
+    ds_unit_mask_apply(L->atto, m->head_mask[l], N, H, hd);
+    linear(L->attproj, L->atto, P->attn_out_w, P->attn_out_b, N, HD, C);
+    ds_residual_forward(L->resid_mid, x, L->attproj, (long)N * C);
+    ds_layernorm_forward(L->ln2, L->ln2_mean, L->ln2_rstd, L->resid_mid, P->ln2_w, P->ln2_b, N, C);
+    linear(L->fch, L->ln2, P->fc1_w, P->fc1_b, N, C, F);
+    ds_gelu_forward(L->fch_gelu, L->fch, (long)N * F);
+    ds_unit_mask_apply(L->fch_gelu, m->ffn_mask[l], N, F, 1);
+    linear(L->fcproj, L->fch_gelu, P->fc2_w, P->fc2_b, N, F, C);
+    ds_residual_forward(L->resid_out, L->resid_mid, L->fcproj, (long)N * C);
+    x = L->resid_out;
+  }
+  ds_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, x, m->p.lnf_w, m->p.lnf_b, N, C);
+  ds_pool_forward(a->pooled, a->lnf, mask, s->pooling == DS_POOL_CLS, B, T, C);
+  if (s->out_dim > 0) linear(a->emb, a->pooled, m->p.proj_w, m->p.proj_b, B, C, s->out_dim);
+  if (s->n_classes > 0) linear(a->logits, a->emb, m->p.cls_w, m->p.cls_b, B, E, s->n_classes);
+  return 0;
+}
+
+void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logits) {
+  const ds_student_shape *s = &m->shape;
+  const int B = m->B, T = m->T, C = s->dim, hd = s->head_dim, N = B * T, E = ds_student_emb_dim(s);
+  void (*linear_bw)(float *, float *, float *, const float *, const float *, const float *, int, int, int) =
+      m->naive ? ds_linear_backward_naive : ds_linear_backward;
+  ds_acts *a = &m->a, *da = &m->da;
+  memset(m->dacts_mem, 0, m->acts_size * sizeof(float));
+
+  if (d_emb) memcpy(da->emb, d_emb, sizeof(float) * (size_t)B * E);
+  if (s->n_classes > 0 && d_logits)
+    linear_bw(da->emb, m->g.cls_w, m->g.cls_b, d_logits, a->emb, m->p.cls_w, B, E, s->n_classes);
+  if (s->out_dim > 0) linear_bw(da->pooled, m->g.proj_w, m->g.proj_b, da->emb, a->pooled, m->p.proj_w, B, C, E);
+  ds_pool_backward(da->lnf, da->pooled, m->mask, s->pooling == DS_POOL_CLS, B, T, C);
+  const float *x_last = s->n_layers > 0 ? a->layer[s->n_layers - 1].resid_out : a->encoded;
+  float *dx_last = s->n_layers > 0 ? da->layer[s->n_layers - 1].resid_out : da->encoded;
+  ds_layernorm_backward(dx_last, m->g.lnf_w, m->g.lnf_b, da->lnf, x_last, m->p.lnf_w, a->lnf_mean, a->lnf_rstd,
+                        N, C);
+  for (int l = s->n_layers - 1; l >= 0; l--) {
+    const ds_layer_params *P = &m->p.layer[l];
+    ds_layer_params *G = &m->g.layer[l];
+    ds_layer_acts *L = &a->layer[l], *dL = &da->layer[l];
+    const int H = s->heads[l], HD = H * hd, F = s->ffn[l];
+    const float *x = l > 0 ? a->layer[l - 1].resid_out : a->encoded;
+    float *dx = l > 0 ? da->layer[l - 1].resid_out : da->encoded;
+    /* resid_out = resid_mid + fcproj */
+    ds_accumulate(dL->resid_mid, dL->resid_out, (long)N * C);
+    linear_bw(dL->fch_gelu, G->fc2_w, G->fc2_b, dL->resid_out, L->fch_gelu, P->fc2_w, N, F, C);
+    ds_unit_mask_apply(dL->fch_gelu, m->ffn_mask[l], N, F, 1);
+    ds_gelu_backward(dL->fch, L->fch, dL->fch_gelu, (long)N * F);
+    linear_bw(dL->ln2, G->fc1_w, G->fc1_b, dL->fch, L->ln2, P->fc1_w, N, C, F);
+    ds_layernorm_backward(dL->resid_mid, G->ln2_w, G->ln2_b, dL->ln2, L->resid_mid, P->ln2_w, L->ln2_mean,
+                          L->ln2_rstd, N, C);
+    /* resid_mid = x + attproj */
+    ds_accumulate(dx, dL->resid_mid, (long)N * C);
+    linear_bw(dL->atto, G->attn_out_w, G->attn_out_b, dL->resid_mid, L->atto, P->attn_out_w, N, HD, C);
+    ds_unit_mask_apply(dL->atto, m->head_mask[l], N, H, hd);
+    /* dL->att is free scratch: the probabilities' gradient is consumed inside attention backward. */
+    ds_attention_backward(dL->qkv, dL->att, dL->atto, L->qkv, L->att, B, T, H, hd);
+    linear_bw(dL->ln1, G->qkv_w, G->qkv_b, dL->qkv, L->ln1, P->qkv_w, N, C, 3 * HD);
+    ds_layernorm_backward(dx, G->ln1_w, G->ln1_b, dL->ln1, x, P->ln1_w, L->ln1_mean, L->ln1_rstd, N, C);
+  }
+  ds_embedding_backward(m->g.tok_emb, m->g.pos_emb, da->encoded, m->ids, B, T, C);
+}
