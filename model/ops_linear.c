@@ -1,6 +1,16 @@
-/* Linear layers through OpenBLAS sgemm, with a plain-loop reference twin. */
+/* Linear layers through OpenBLAS sgemm, with a plain-loop reference twin.
+ * OpenBLAS runs single-threaded (see ds_student_init); the OpenMP threads each take a slice of rows
+ * (or of output channels for the weight gradient), so one thread pool serves the whole step and
+ * no pool spins while the other works. */
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
+
+/* [begin, end) of `n` items for thread `t` of `nt`. */
+static void thread_range(int n, int t, int nt, int *begin, int *end) {
+  *begin = (int)((long)n * t / nt);
+  *end = (int)((long)n * (t + 1) / nt);
+}
 
 #include "model/ops.h"
 
@@ -12,7 +22,14 @@ static void add_bias(float *out, const float *bias, int N, int OC) {
 }
 
 void ds_linear_forward(float *out, const float *inp, const float *w, const float *bias, int N, int IC, int OC) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, w, IC, 0.0f, out, OC);
+#pragma omp parallel
+  {
+    int n0, n1;
+    thread_range(N, omp_get_thread_num(), omp_get_num_threads(), &n0, &n1);
+    if (n1 > n0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n1 - n0, OC, IC, 1.0f, inp + (long)n0 * IC, IC, w, IC,
+                  0.0f, out + (long)n0 * OC, OC);
+  }
   add_bias(out, bias, N, OC);
 }
 
@@ -39,9 +56,20 @@ static void bias_backward(float *dbias, const float *dout, int N, int OC) {
 
 void ds_linear_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp, const float *w,
                         int N, int IC, int OC) {
-  if (dinp)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, w, IC, 1.0f, dinp, IC);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dw, IC);
+#pragma omp parallel
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int n0, n1, o0, o1;
+    thread_range(N, t, nt, &n0, &n1);
+    thread_range(OC, t, nt, &o0, &o1);
+    if (dinp && n1 > n0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n1 - n0, IC, OC, 1.0f, dout + (long)n0 * OC, OC, w, IC,
+                  1.0f, dinp + (long)n0 * IC, IC);
+    /* The weight gradient sums over all N rows: split it by output channel instead. */
+    if (o1 > o0)
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, IC, N, 1.0f, dout + o0, OC, inp, IC, 1.0f,
+                  dw + (long)o0 * IC, IC);
+  }
   bias_backward(dbias, dout, N, OC);
 }
 

@@ -7,6 +7,9 @@
 #include "model/ops.h"
 #include "model/student.h"
 
+/* From OpenBLAS; declared here because cblas.h and GSL's headers clash. */
+void openblas_set_num_threads(int n);
+
 static size_t mask_units(const ds_student_shape *s) {
   size_t n = 0;
   for (int l = 0; l < s->n_layers; l++) n += (size_t)s->heads[l] + (size_t)s->ffn[l];
@@ -15,6 +18,8 @@ static size_t mask_units(const ds_student_shape *s) {
 
 int ds_student_init(ds_student *m, const ds_student_shape *shape, ds_err *err) {
   memset(m, 0, sizeof *m);
+  /* The kernels split work across OpenMP threads themselves; OpenBLAS's own pool would spin against it. */
+  openblas_set_num_threads(1);
   m->shape = *shape;
   ds_param_table_build(&m->table, shape);
   const size_t n = m->table.n_params, units = mask_units(shape);
@@ -177,4 +182,19 @@ void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logit
     ds_layernorm_backward(dx, G->ln1_w, G->ln1_b, dL->ln1, x, P->ln1_w, L->ln1_mean, L->ln1_rstd, N, C);
   }
   ds_embedding_backward(m->g.tok_emb, m->g.pos_emb, da->encoded, m->ids, B, T, C);
+}
+
+size_t ds_student_live_params(const ds_student *m) {
+  const ds_student_shape *s = &m->shape;
+  ds_student_shape live = *s;
+  for (int l = 0; l < s->n_layers; l++) {
+    int h = 0, f = 0;
+    for (int u = 0; u < s->heads[l]; u++) h += m->head_mask[l][u] != 0.0f;
+    for (int u = 0; u < s->ffn[l]; u++) f += m->ffn_mask[l][u] != 0.0f;
+    live.heads[l] = h;
+    live.ffn[l] = f;
+  }
+  ds_param_table t;
+  ds_param_table_build(&t, &live);
+  return t.n_params;
 }

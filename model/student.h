@@ -42,4 +42,7 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
  * NULL) through the last forward pass, accumulating into m->grads. */
 void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logits);
 
+/* Parameters that remain once masked heads and FFN neurons are cut out (what compaction would keep). */
+size_t ds_student_live_params(const ds_student *m);
+
 #endif

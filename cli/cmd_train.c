@@ -1,0 +1,219 @@
+/* `distill [train] --teacher T --student S.cfg` and `distill run EXPERIMENT.cfg`: resolve the config
+ * (file, then flags, then --set), check everything (config and teacher) before anything is written, then
+ * create the run folder and train. */
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "train/trainer.h"
+
+static const char *train_help =
+    "usage: distill [train] --teacher T.h5 --student S.cfg [--out DIR] [flags]\n"
+    "       distill run EXPERIMENT.cfg [--out DIR] [--set section.key=value ...] [flags]\n"
+    "\n"
+    "Trains a student (S.cfg / EXPERIMENT.cfg, SPEC.md's .cfg format) on a teacher file and writes the run\n"
+    "folder DIR (default runs/<name>): config.cfg, metrics.csv, summary.json, last.ckpt, best.ckpt.\n"
+    "`distill run DIR/config.cfg` repeats a past run.\n"
+    "\n"
+    "flags (each overrides the config key of the same meaning):\n"
+    "  --teacher FILE        [teacher] path\n"
+    "  --out DIR             run folder (default runs/<name>, name from [run] name or the config's file name)\n"
+    "  --steps N             [train] steps\n"
+    "  --batch-size N        [train] batch_size\n"
+    "  --lr X                [train] lr\n"
+    "  --seed N              [train] seed\n"
+    "  --threads N           [train] threads (0 = all cores)\n"
+    "  --val-fraction X      [train] val_fraction\n"
+    "  --eval-every N        [train] eval_every\n"
+    "  --save-every N        [train] save_every\n"
+    "  --resume [CKPT]       continue from CKPT (default DIR/last.ckpt) exactly where it stopped\n"
+    "  --quiet               no progress output\n"
+    "  --set section.key=V   any config key\n";
+
+typedef struct {
+  const char *flag, *key;
+} flag_key;
+
+static const flag_key flag_keys[] = {
+    {"--steps", "train.steps"},         {"--batch-size", "train.batch_size"},
+    {"--lr", "train.lr"},               {"--seed", "train.seed"},
+    {"--threads", "train.threads"},     {"--val-fraction", "train.val_fraction"},
+    {"--eval-every", "train.eval_every"}, {"--save-every", "train.save_every"},
+};
+
+static int dir_exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int file_exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int mkdir_p(const char *path) {
+  char buf[DS_PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* The run name: [run] name if set, else the config file's name without .cfg (for DIR/config.cfg, DIR's name). */
+static void run_name(const ds_config *c, const char *cfg_path, char *out, size_t n) {
+  if (strcmp(c->run.name, "default") != 0 || !cfg_path) {
+    snprintf(out, n, "%s", c->run.name);
+    return;
+  }
+  char tmp[DS_PATH_MAX];
+  snprintf(tmp, sizeof tmp, "%s", cfg_path);
+  char *base = basename(tmp);
+  char *dot = strrchr(base, '.');
+  if (dot && strcmp(dot, ".cfg") == 0) *dot = '\0';
+  if (strcmp(base, "config") == 0) {
+    snprintf(tmp, sizeof tmp, "%s", cfg_path);
+    base = basename(dirname(tmp));
+  }
+  snprintf(out, n, "%s", base);
+}
+
+static int write_config(const ds_config *c, const char *dir) {
+  char path[DS_PATH_MAX + 32], tmp[DS_PATH_MAX + 40];
+  snprintf(path, sizeof path, "%s/config.cfg", dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) return -1;
+  fprintf(f, "# The fully resolved config of this run: `distill run %s` repeats it.\n", path);
+  const int bad = ds_config_write(c, f) != 0;
+  if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+    remove(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+int cli_train(int argc, char **argv, int is_run) {
+  ds_config cfg;
+  ds_config_default(&cfg);
+  ds_err err = {{0}};
+  const char *cfg_path = NULL, *teacher = NULL, *out = NULL, *resume = NULL;
+  int want_resume = 0, quiet = 0;
+  /* Overrides are collected first and applied after the config file, whatever their order. */
+  const char *sets[256], *set_origin[256];
+  int n_sets = 0;
+  char assign_buf[64][DS_PATH_MAX + 64];
+  int n_assign = 0;
+  int i = 1;
+  if (is_run) {
+    if (argc < 2 || cli_is_help(argv[1])) {
+      fputs(train_help, argc < 2 ? stderr : stdout);
+      return argc < 2 ? 1 : 0;
+    }
+    cfg_path = argv[1];
+    i = 2;
+  }
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    const int has_value = i + 1 < argc;
+    if (cli_is_help(a)) {
+      fputs(train_help, stdout);
+      return 0;
+    } else if (strcmp(a, "--student") == 0 && !is_run && has_value) {
+      cfg_path = argv[++i];
+    } else if (strcmp(a, "--teacher") == 0 && has_value) {
+      teacher = argv[++i];
+    } else if (strcmp(a, "--out") == 0 && has_value) {
+      out = argv[++i];
+    } else if (strcmp(a, "--quiet") == 0) {
+      quiet = 1;
+    } else if (strcmp(a, "--resume") == 0) {
+      want_resume = 1;
+      if (i + 1 < argc && argv[i + 1][0] != '-') resume = argv[++i];
+    } else if (strcmp(a, "--set") == 0 && has_value) {
+      if (n_sets == 256) return cli_error("too many --set options");
+      set_origin[n_sets] = "--set";
+      sets[n_sets++] = argv[++i];
+    } else {
+      int matched = 0;
+      for (size_t k = 0; k < sizeof flag_keys / sizeof *flag_keys; k++) {
+        if (strcmp(a, flag_keys[k].flag) != 0) continue;
+        if (!has_value) return cli_error("%s needs a value", a);
+        if (n_assign == 64 || n_sets == 256) return cli_error("too many options");
+        snprintf(assign_buf[n_assign], sizeof assign_buf[n_assign], "%s=%s", flag_keys[k].key, argv[++i]);
+        set_origin[n_sets] = flag_keys[k].flag;
+        sets[n_sets++] = assign_buf[n_assign++];
+        matched = 1;
+      }
+      if (!matched) {
+        if (a[0] == '-' && !has_value &&
+            (strcmp(a, "--student") == 0 || strcmp(a, "--teacher") == 0 || strcmp(a, "--out") == 0 ||
+             strcmp(a, "--set") == 0))
+          return cli_error("%s needs a value", a);
+        return cli_error("unknown option '%s' (see distill %s --help)", a, is_run ? "run" : "train");
+      }
+    }
+  }
+  if (!cfg_path)
+    return cli_error(is_run ? "run needs an experiment config: distill run EXPERIMENT.cfg"
+                            : "no student config: give --student S.cfg (see distill --help)");
+  if (ds_config_parse_file(&cfg, cfg_path, &err)) return cli_error("%s", err.msg);
+  if (teacher) {
+    if (strlen(teacher) >= sizeof cfg.teacher.path) return cli_error("--teacher: path too long");
+    snprintf(cfg.teacher.path, sizeof cfg.teacher.path, "%s", teacher);
+  }
+  for (int k = 0; k < n_sets; k++)
+    if (ds_config_set(&cfg, sets[k], set_origin[k], &err)) return cli_error("%s", err.msg);
+  if (quiet) cfg.train.quiet = 1;
+  if (ds_config_validate(&cfg, cfg_path, &err)) return cli_error("%s", err.msg);
+
+  char name[256], dir[DS_PATH_MAX];
+  run_name(&cfg, cfg_path, name, sizeof name);
+  if (out) {
+    snprintf(dir, sizeof dir, "%s", out);
+  } else {
+    snprintf(dir, sizeof dir, "runs/%s", name);
+    /* Never overwrite an earlier run by default: runs/NAME-2, -3, ... */
+    for (int k = 2; !want_resume && dir_exists(dir) && k < 10000; k++) snprintf(dir, sizeof dir, "runs/%s-%d", name, k);
+  }
+  char last[DS_PATH_MAX + 32], summary[DS_PATH_MAX + 32];
+  snprintf(last, sizeof last, "%s/last.ckpt", dir);
+  snprintf(summary, sizeof summary, "%s/summary.json", dir);
+  if (!want_resume && (file_exists(last) || file_exists(summary)))
+    return cli_error("%s already holds a run; continue it with --resume or choose another --out", dir);
+  if (want_resume && !resume) resume = last;
+  if (want_resume && !file_exists(resume)) return cli_error("--resume: no checkpoint at %s", resume);
+
+  ds_trainer tr;
+  if (ds_trainer_open(&tr, &cfg, &err)) return cli_error("%s", err.msg);
+  if (want_resume && ds_trainer_resume(&tr, resume, &err)) {
+    ds_trainer_close(&tr);
+    return cli_error("%s", err.msg);
+  }
+  /* Everything checked: only now does the run folder appear. */
+  if (mkdir_p(dir) != 0 || write_config(&tr.cfg, dir) != 0) {
+    ds_trainer_close(&tr);
+    return cli_error("%s: cannot create the run folder (%s)", dir, strerror(errno));
+  }
+  cli_progress prog;
+  cli_progress_init(&prog, &tr, dir, cfg.train.quiet);
+  const int rc = ds_trainer_run(&tr, dir, cli_progress_report, &prog, &err);
+  cli_progress_finish(&prog);
+  if (rc) {
+    ds_trainer_close(&tr);
+    return cli_error("%s", err.msg);
+  }
+  if (!cfg.train.quiet) cli_print_summary(&tr, dir);
+  ds_trainer_close(&tr);
+  return 0;
+}

@@ -1,0 +1,56 @@
+/* The teacher file of SPEC.md ("Teacher file"): an HDF5 file holding token ids and the teacher's
+ * logits and/or sentence embeddings. ds_teacher_open validates the whole file (schema, types,
+ * shapes and every value) in O(chunk) memory before anything trains; batches are then read with
+ * hyperslab selections, so files larger than memory work. */
+#ifndef DS_DATA_TEACHER_H
+#define DS_DATA_TEACHER_H
+
+#include <stdint.h>
+
+#include "common/error.h"
+
+typedef struct {
+  long n_rows;
+  int seq_len;       /* L: columns of input_ids */
+  int vocab_size;    /* root attribute vocab_size, else max id + 1 */
+  int pad_id;        /* root attribute pad_id, default 0 */
+  int n_classes;     /* columns of `logits`; 0 = none */
+  int emb_dim;       /* columns of `embeddings`; 0 = none */
+  int has_labels, has_mask;
+  int n_vocab;       /* strings in `vocab`; 0 = none */
+  char name[256];    /* root attribute `teacher`, "" if absent */
+  char path[1024];
+} ds_teacher_info;
+
+typedef struct ds_teacher ds_teacher;
+
+/* Opens and validates; on failure *t is NULL and err names the file, dataset and first bad row. */
+int ds_teacher_open(ds_teacher **t, const char *path, ds_err *err);
+const ds_teacher_info *ds_teacher_get_info(const ds_teacher *t);
+/* Reads the `vocab` strings; the caller frees each string and the array. */
+int ds_teacher_load_vocab(ds_teacher *t, char ***strings, int *n, ds_err *err);
+/* Safe on NULL and on a half-built teacher. */
+void ds_teacher_close(ds_teacher *t);
+
+/* One batch; buffers owned by the batch, sized by ds_batch_alloc. Row-major throughout. */
+typedef struct {
+  int n, len;        /* rows filled, tokens per row = min(seq_len, max_len) */
+  int cap_rows, cap_len;
+  int32_t *ids;      /* (n, len) */
+  uint8_t *mask;     /* (n, len) 1 = real token */
+  float *logits;     /* (n, n_classes) or NULL if the teacher has none */
+  float *emb;        /* (n, emb_dim) or NULL */
+  int32_t *labels;   /* (n) or NULL */
+  long *rows;        /* (n) source row index of each row */
+} ds_batch;
+
+/* Sizes b for `rows` rows of min(seq_len, max_len) tokens (max_len <= 0: seq_len). b is
+ * overwritten, not freed: pass a zeroed or freed batch. */
+int ds_batch_alloc(ds_batch *b, const ds_teacher_info *info, int rows, int max_len, ds_err *err);
+/* Frees the buffers and zeroes b; safe on a zeroed batch. */
+void ds_batch_free(ds_batch *b);
+
+/* Reads rows [row0, row0+n) (one hyperslab per dataset), truncating ids/mask to max_len. */
+int ds_teacher_read(ds_teacher *t, long row0, int n, int max_len, ds_batch *b, ds_err *err);
+
+#endif

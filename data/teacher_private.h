@@ -1,0 +1,33 @@
+/* Internals shared by the teacher reader's files and the loader; not part of the public API. */
+#ifndef DS_DATA_TEACHER_PRIVATE_H
+#define DS_DATA_TEACHER_PRIVATE_H
+
+#include <hdf5.h>
+
+#include "common/h5_quiet.h"
+#include "data/teacher.h"
+
+struct ds_teacher {
+  ds_teacher_info info;
+  hid_t file;
+  hid_t ids, mask, logits, emb, labels, vocab; /* H5I_INVALID_HID when absent */
+  int mask_is_enum;                            /* h5py bool: a 1-byte enum, read without conversion */
+};
+
+/* A run of consecutive source rows. */
+typedef struct {
+  long start, count;
+} ds_row_run;
+
+/* Reads the rows of sorted, disjoint runs into b, in that order (one hyperslab per run). */
+int ds_teacher_read_runs(ds_teacher *t, const ds_row_run *runs, int n_runs, int max_len,
+                         ds_batch *b, ds_err *err);
+
+/* The value scan of ds_teacher_open: every id, mask, target and label, in chunks of rows.
+ * Sets info.vocab_size from the largest id when the file has no vocab_size attribute. */
+int ds_teacher_scan(ds_teacher *t, int have_vocab_size, ds_err *err);
+
+/* Memory type for reading a mask dataset into uint8 (a native copy of h5py's bool enum). */
+hid_t ds_teacher_mask_memtype(const ds_teacher *t);
+
+#endif

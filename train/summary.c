@@ -1,0 +1,54 @@
+#include "train/summary.h"
+
+#include <math.h>
+#include <stdio.h>
+
+void ds_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    const unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\')
+      fprintf(f, "\\%c", ch);
+    else if (ch < 0x20)
+      fprintf(f, "\\u%04x", ch);
+    else
+      fputc(ch, f);
+  }
+  fputc('"', f);
+}
+
+static void json_metric(FILE *f, const char *key, double v) {
+  if (isfinite(v)) fprintf(f, ",\n  \"%s\": %.9g", key, v);
+}
+
+int ds_summary_write(const ds_trainer *tr, const char *path, ds_err *err) {
+  char tmp[DS_PATH_MAX + 80];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) return ds_fail(err, "%s: cannot write the run summary", tmp);
+  const ds_teacher_info *info = ds_teacher_get_info(tr->teacher);
+  const double samples = (double)tr->step * tr->cfg.train.batch_size;
+  fprintf(f, "{\n  \"params\": %zu", ds_student_live_params(&tr->model));
+  fprintf(f, ",\n  \"steps\": %ld", tr->step);
+  fprintf(f, ",\n  \"wall_seconds\": %.3f", tr->wall_seconds);
+  fprintf(f, ",\n  \"samples_per_sec\": %.1f", samples / fmax(tr->wall_seconds, 1e-9));
+  const ds_eval_metrics *v = &tr->last_val;
+  json_metric(f, "val_loss", v->n > 0 ? v->loss : NAN);
+  json_metric(f, "val_cos", v->n > 0 ? v->cos : NAN);
+  json_metric(f, "val_top1", v->n > 0 ? v->top1 : NAN);
+  json_metric(f, "val_kl", v->n > 0 ? v->kl : NAN);
+  json_metric(f, "val_mse", v->n > 0 ? v->mse : NAN);
+  if (tr->best_step >= 0) {
+    fprintf(f, ",\n  \"best_step\": %ld", tr->best_step);
+    json_metric(f, "best_val_loss", tr->best_val_loss);
+  }
+  fprintf(f, ",\n  \"n_train\": %ld,\n  \"n_val\": %ld", ds_loader_n_train(tr->loader), ds_loader_n_val(tr->loader));
+  fprintf(f, ",\n  \"teacher\": ");
+  ds_json_string(f, info->name[0] ? info->name : info->path);
+  fprintf(f, "\n}\n");
+  if (fclose(f) != 0 || rename(tmp, path) != 0) {
+    remove(tmp);
+    return ds_fail(err, "%s: cannot write the run summary", path);
+  }
+  return 0;
+}

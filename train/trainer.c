@@ -1,0 +1,230 @@
+/* The training loop: batch -> forward -> loss -> backward -> clip -> AdamW, with validation, best-model
+ * tracking, metrics.csv rows and atomic checkpoints. */
+#include "train/trainer.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "train/checkpoint_state.h"
+#include "train/optimizer.h"
+#include "train/schedule.h"
+#include "train/summary.h"
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Checks that what the config asks for is something this teacher can give. */
+static int check_against_teacher(const ds_config *c, const ds_teacher_info *info, const ds_student_shape *s,
+                                 ds_err *err) {
+  const char *src = c->source[0] ? c->source : "config";
+  const int E = ds_student_emb_dim(s);
+  if (info->emb_dim > 0 && c->loss.emb_weight > 0 && E != info->emb_dim)
+    return ds_fail(err, "%s: [student] out_dim gives embeddings of size %d but the teacher %s has embeddings of "
+                        "size %d; set out_dim = teacher or emb_weight = 0", src, E, info->path, info->emb_dim);
+  if (info->n_classes == 0 && info->emb_dim > 0 && c->loss.emb_weight == 0 && c->loss.sim_weight == 0)
+    return ds_fail(err, "%s: the teacher %s has only embeddings but emb_weight and sim_weight are both 0: nothing "
+                        "to learn", src, info->path);
+  if (info->emb_dim == 0 && c->loss.kd_weight == 0 && c->loss.ce_weight == 0)
+    return ds_fail(err, "%s: the teacher %s has only logits but kd_weight and ce_weight are both 0: nothing to "
+                        "learn", src, info->path);
+  if (c->train.val_fraction > 0 && (long)(info->n_rows * c->train.val_fraction) < 1)
+    return ds_fail(err, "%s: val_fraction = %g of %ld rows leaves no validation row", src, c->train.val_fraction,
+                   info->n_rows);
+  if ((long)(info->n_rows * (1.0 - c->train.val_fraction)) < 1)
+    return ds_fail(err, "%s: the teacher %s has no training rows left after the validation split", src,
+                   info->path);
+  return 0;
+}
+
+int ds_trainer_open(ds_trainer *tr, const ds_config *cfg, ds_err *err) {
+  memset(tr, 0, sizeof *tr);
+  tr->cfg = *cfg;
+  tr->best_val_loss = INFINITY;
+  tr->best_step = -1;
+  const ds_config *c = &tr->cfg;
+  if (!c->teacher.path[0]) return ds_fail(err, "no teacher file: give --teacher FILE or [teacher] path");
+  if (c->train.threads > 0) omp_set_num_threads(c->train.threads);
+  if (ds_teacher_open(&tr->teacher, c->teacher.path, err)) goto fail;
+  const ds_teacher_info *info = ds_teacher_get_info(tr->teacher);
+  ds_student_shape shape;
+  if (ds_student_shape_from_config(&shape, &c->student, info->vocab_size, info->emb_dim, info->n_classes, err)) {
+    ds_fail_prefix(err, "%s", c->source[0] ? c->source : "config");
+    goto fail;
+  }
+  if (check_against_teacher(c, info, &shape, err)) goto fail;
+  if (ds_loader_init(&tr->loader, tr->teacher, c->train.val_fraction, c->train.seed, err)) goto fail;
+  if (ds_student_init(&tr->model, &shape, err)) goto fail;
+  ds_student_init_params(&tr->model, c->train.seed);
+  const size_t n = tr->model.table.n_params, B = (size_t)c->train.batch_size;
+  tr->adam_m = calloc(n, sizeof(float));
+  tr->adam_v = calloc(n, sizeof(float));
+  tr->d_logits = calloc(B * (shape.n_classes > 0 ? shape.n_classes : 1), sizeof(float));
+  tr->d_emb = calloc(B * ds_student_emb_dim(&shape), sizeof(float));
+  if (!tr->adam_m || !tr->adam_v || !tr->d_logits || !tr->d_emb) {
+    ds_fail(err, "out of memory allocating the optimizer state for %zu parameters", n);
+    goto fail;
+  }
+  if (ds_batch_alloc(&tr->batch, info, c->train.batch_size, shape.max_len, err)) goto fail;
+  if (info->n_vocab > 0 && ds_teacher_load_vocab(tr->teacher, &tr->vocab, &tr->n_vocab, err)) goto fail;
+  return 0;
+fail:
+  ds_trainer_close(tr);
+  return -1;
+}
+
+void ds_trainer_close(ds_trainer *tr) {
+  ds_loader_free(tr->loader);
+  ds_teacher_close(tr->teacher);
+  ds_student_free(&tr->model);
+  ds_batch_free(&tr->batch);
+  free(tr->adam_m);
+  free(tr->adam_v);
+  free(tr->d_logits);
+  free(tr->d_emb);
+  if (tr->vocab) {
+    for (int i = 0; i < tr->n_vocab; i++) free(tr->vocab[i]);
+    free(tr->vocab);
+  }
+  memset(tr, 0, sizeof *tr);
+}
+
+static void path_join(char *out, size_t n, const char *dir, const char *file) {
+  snprintf(out, n, "%s/%s", dir, file);
+}
+
+/* One optimizer step on the next training batch; returns the loss (NAN on a read error). */
+static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm, double *lr, ds_err *err) {
+  const ds_config *c = &tr->cfg;
+  ds_student *m = &tr->model;
+  const ds_student_shape *s = &m->shape;
+  const int B = c->train.batch_size, K = s->n_classes, E = ds_student_emb_dim(s);
+  const ds_teacher_info *info = ds_teacher_get_info(tr->teacher);
+  if (ds_loader_next_train(tr->loader, B, s->max_len, &tr->batch, err)) return NAN;
+  if (ds_student_forward(m, tr->batch.ids, tr->batch.mask, B, tr->batch.len, err)) return NAN;
+  const int emb_ok = info->emb_dim == E;
+  const double loss =
+      ds_loss_compute(&c->loss, B, K, E, m->a.logits, tr->batch.logits, tr->batch.labels, m->a.emb,
+                      emb_ok ? tr->batch.emb : NULL, tr->d_logits, tr->d_emb, terms);
+  if (!isfinite(loss)) {
+    ds_fail(err, "the loss became %g at step %ld; lower the learning rate (lr = %g)", loss, tr->step + 1,
+            c->train.lr);
+    return NAN;
+  }
+  ds_student_zero_grad(m);
+  ds_student_backward(m, tr->d_emb, K > 0 ? tr->d_logits : NULL);
+  *grad_norm = ds_grad_clip(m->grads, m->table.n_params, c->train.grad_clip);
+  *lr = ds_lr_at(&c->train, tr->step);
+  ds_adamw_params hp = ds_adamw_default_params();
+  hp.lr = *lr;
+  hp.weight_decay = c->train.weight_decay;
+  ds_adamw_step(m->params, m->grads, tr->adam_m, tr->adam_v, m->table.n_params, &hp, tr->step + 1);
+  tr->step++;
+  return loss;
+}
+
+static void csv_header(FILE *f) {
+  fprintf(f, "step,lr,loss,loss_kd,loss_ce,loss_emb,loss_sim,grad_norm,samples_per_sec,"
+             "val_loss,val_cos,val_top1,val_kl,val_mse\n");
+}
+
+static void csv_num(FILE *f, double v) {
+  if (isnan(v))
+    fputs(",", f);
+  else
+    fprintf(f, ",%.9g", v);
+}
+
+int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress, void *ctx, ds_err *err) {
+  const ds_config *c = &tr->cfg;
+  char path[DS_PATH_MAX + 64], last[DS_PATH_MAX + 64], best[DS_PATH_MAX + 64];
+  snprintf(tr->out_dir, sizeof tr->out_dir, "%s", out_dir);
+  path_join(path, sizeof path, out_dir, "metrics.csv");
+  path_join(last, sizeof last, out_dir, "last.ckpt");
+  path_join(best, sizeof best, out_dir, "best.ckpt");
+  /* A resumed run appends to its metrics; rows past the checkpoint's step may repeat after a kill. */
+  FILE *csv = fopen(path, tr->step > 0 ? "a" : "w");
+  if (!csv) return ds_fail(err, "%s: cannot create the metrics file", path);
+  if (tr->step == 0) csv_header(csv);
+  const int B = c->train.batch_size;
+  const long steps = c->train.steps;
+  double t_session = now_seconds(), t_window = t_session, wall_base = tr->wall_seconds;
+  long window_steps = 0;
+  double loss_sum = 0.0, sps = 0.0;
+  ds_loss_terms terms_sum = {0};
+  int rc = -1;
+  while (tr->step < steps) {
+    ds_loss_terms terms;
+    double gnorm = 0.0, lr = 0.0;
+    const double loss = train_step(tr, &terms, &gnorm, &lr, err);
+    if (isnan(loss)) goto done;
+    window_steps++;
+    loss_sum += loss;
+    terms_sum.kd += terms.kd;
+    terms_sum.ce += terms.ce;
+    terms_sum.emb += terms.emb;
+    terms_sum.sim += terms.sim;
+    tr->wall_seconds = wall_base + (now_seconds() - t_session);
+    const int at_end = tr->step == steps;
+    const int do_eval = (c->train.eval_every > 0 && tr->step % c->train.eval_every == 0) || at_end;
+    const int do_save = (c->train.save_every > 0 && tr->step % c->train.save_every == 0) || at_end;
+    const int do_log = tr->step % c->train.log_every == 0 || do_eval || do_save || tr->step == 1;
+    if (!do_log) continue;
+    const double t_now = now_seconds();
+    sps = window_steps * (double)B / fmax(t_now - t_window, 1e-9);
+    ds_train_progress p = {.step = tr->step, .steps = steps, .loss = loss_sum / window_steps, .lr = lr,
+                           .samples_per_sec = sps, .grad_norm = gnorm};
+    p.terms = (ds_loss_terms){.total = p.loss, .kd = terms_sum.kd / window_steps,
+                              .ce = terms_sum.ce / window_steps, .emb = terms_sum.emb / window_steps,
+                              .sim = terms_sum.sim / window_steps};
+    p.eta_seconds = (steps - tr->step) * B / fmax(sps, 1e-9);
+    p.val = (ds_eval_metrics){.loss = NAN, .cos = NAN, .top1 = NAN, .kl = NAN, .mse = NAN};
+    if (do_eval && ds_loader_n_val(tr->loader) > 0) {
+      if (ds_evaluate(&tr->model, &c->loss, tr->teacher, tr->loader, B, &p.val, err)) goto done;
+      p.is_eval = 1;
+      tr->last_val = p.val;
+      if (p.val.loss < tr->best_val_loss) {
+        tr->best_val_loss = p.val.loss;
+        tr->best_step = tr->step;
+        p.new_best = 1;
+        if (ds_trainer_save(tr, best, err)) goto done;
+      }
+    }
+    fprintf(csv, "%ld", tr->step);
+    csv_num(csv, lr);
+    csv_num(csv, p.loss);
+    csv_num(csv, p.terms.kd);
+    csv_num(csv, p.terms.ce);
+    csv_num(csv, p.terms.emb);
+    csv_num(csv, p.terms.sim);
+    csv_num(csv, gnorm);
+    csv_num(csv, sps);
+    csv_num(csv, p.val.loss);
+    csv_num(csv, p.val.cos);
+    csv_num(csv, p.val.top1);
+    csv_num(csv, p.val.kl);
+    csv_num(csv, p.val.mse);
+    fputc('\n', csv);
+    fflush(csv);
+    if (progress) progress(ctx, &p);
+    if (do_save && ds_trainer_save(tr, last, err)) goto done;
+    window_steps = 0;
+    loss_sum = 0.0;
+    terms_sum = (ds_loss_terms){0};
+    t_window = now_seconds();
+  }
+  /* Validation disabled (val_fraction 0): the last model is the best one we know of. */
+  if (ds_loader_n_val(tr->loader) == 0 && ds_trainer_save(tr, best, err)) goto done;
+  path_join(path, sizeof path, out_dir, "summary.json");
+  if (ds_summary_write(tr, path, err)) goto done;
+  rc = 0;
+done:
+  fclose(csv);
+  return rc;
+}
