@@ -177,7 +177,7 @@ static int tensor_write(ds_ckpt_writer *w, const char *name, ds_ckpt_dtype t, in
     return ds_fail(err, "%s: empty dataset name", w->tmp);
   }
   hsize_t dims[DS_CKPT_MAX_DIMS];
-  size_t numel;
+  size_t numel = 0;
   int rc = shape_numel(w->tmp, name, ndim, shape, dims, &numel, err);
   if (rc == 0) {
     ds_h5_quiet q;

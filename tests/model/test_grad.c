@@ -3,6 +3,7 @@
  * analytic gradients with central differences (step H) computed in float32 but summed in double.
  * Tolerance: |numeric - analytic| <= RTOL * (|analytic| + 0.01 * max|analytic|) + ATOL. */
 #include <gsl/gsl_randist.h>
+#include <omp.h>
 #include <gsl/gsl_rng.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,8 @@ static void test_model(ds_pooling pooling, int out_dim, int prune_head) {
 }
 
 int main(void) {
+  /* Thousands of forward passes on tiny tensors: thread start-up would cost more than the work. */
+  omp_set_num_threads(1);
   rng = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(rng, 42);
   test_linear(0);

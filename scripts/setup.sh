@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what distill needs from Debian and builds it into build/ (Release).
+#   bash scripts/setup.sh              toolkit only
+#   bash scripts/setup.sh --test-deps  also what the test suite uses (h5py for bad-file fixtures, GNU time,
+#                                      and the Python runtimes that check exported models)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+packages=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libgsl-dev libomp-dev)
+if [ "${1:-}" = "--test-deps" ]; then
+  packages+=(python3-h5py python3-numpy time)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ "${1:-}" = "--test-deps" ] && [ -f tests/export/requirements.txt ]; then
+  python3 -m pip install -q -r tests/export/requirements.txt
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+echo "setup: built build/distill"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the test suite with ctest.
+#   bash scripts/test.sh             the Release build in build/
+#   bash scripts/test.sh --sanitize  a Debug build with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+if [ "${1:-}" = "--sanitize" ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDISTILL_SANITIZE=ON -DDISTILL_WERROR=ON >/dev/null
+  cmake --build build-asan -j"$jobs" >/dev/null
+  # Leak checks stay on; ASan/UBSan reports are fatal (-fno-sanitize-recover) so a report fails its test.
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE slow
+else
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDISTILL_WERROR=ON >/dev/null
+  cmake --build build -j"$jobs" >/dev/null
+  ctest --test-dir build --output-on-failure -j"$jobs"
+fi
