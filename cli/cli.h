@@ -5,6 +5,8 @@
 int cli_train(int argc, char **argv, int is_run);
 int cli_eval(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
+int cli_export(int argc, char **argv); /* cmd_export.c */
+int cli_embed(int argc, char **argv);  /* cmd_embed.c */
 
 /* Prints "distill: <msg>" to stderr and returns 1. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

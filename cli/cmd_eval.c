@@ -6,18 +6,64 @@
 
 #include "cli/cli.h"
 #include "train/checkpoint_state.h"
+#include "train/qat_train.h"
 #include "train/trainer.h"
 
 static const char *eval_help =
     "usage: distill eval --checkpoint C.ckpt --teacher V.h5 [--int8] [--json] [--batch-size N]\n"
     "\n"
     "Runs the student of C.ckpt on every row of V.h5 and prints one JSON object: n, loss, cos, top1, kl, mse\n"
-    "(those the teacher's targets allow). --int8 runs the integer-only model instead of the float one.\n";
+    "(those the teacher's targets allow). --int8 runs the integer-only int8 model instead: the one a QAT\n"
+    "checkpoint's quantization state gives, or C itself when it is a native model (distill export --format\n"
+    "native). Without --int8 a QAT checkpoint runs its fake-quant forward pass.\n";
 
 static void json_field(int *first, const char *key, double v) {
   if (!isfinite(v)) return;
   printf("%s\"%s\": %.9g", *first ? "" : ", ", key, v);
   *first = 0;
+}
+
+static void print_metrics(const ds_eval_metrics *m) {
+  int first = 1;
+  printf("{\"n\": %ld, ", m->n);
+  json_field(&first, "loss", m->loss);
+  json_field(&first, "cos", m->cos);
+  json_field(&first, "top1", m->top1);
+  json_field(&first, "kl", m->kl);
+  json_field(&first, "mse", m->mse);
+  printf("}\n");
+}
+
+/* ---- eval --int8: the integer-only runtime (train/qat_train.h) on a native model or a QAT checkpoint ---- */
+static int eval_int8(const char *path, const char *teacher_path, int batch) {
+  ds_err err = {{0}};
+  ds_config cfg; /* the loss weights: the checkpoint's, or the defaults for a native model (which has none) */
+  ds_config_default(&cfg);
+  if (!ds_i8_file_is_native(path)) {
+    ds_loaded_model lm;
+    if (ds_model_load(&lm, path, &err)) return cli_error("%s", err.msg);
+    cfg = lm.cfg;
+    ds_loaded_model_free(&lm);
+  }
+  ds_i8_model im;
+  if (ds_int8_model_open(path, &im, &err)) return cli_error("%s", err.msg);
+  ds_teacher *t = NULL;
+  int rc = 0;
+  if (ds_teacher_open(&t, teacher_path, &err)) {
+    rc = cli_error("%s", err.msg);
+  } else if (ds_teacher_get_info(t)->vocab_size > im.n_ids) {
+    rc = cli_error("%s: token ids reach %d but the int8 model %s knows %d ids", teacher_path,
+                   ds_teacher_get_info(t)->vocab_size - 1, path, im.n_ids);
+  } else {
+    ds_eval_metrics m;
+    if (ds_evaluate_int8(&im, &cfg.loss, t, NULL, batch, &m, &err))
+      rc = cli_error("%s", err.msg);
+    else
+      print_metrics(&m);
+  }
+  ds_teacher_close(t);
+  ds_i8_model_free(&im);
+  return rc;
 }
 
 int cli_eval(int argc, char **argv) {
@@ -42,7 +88,7 @@ int cli_eval(int argc, char **argv) {
     }
   }
   if (!ckpt || !teacher_path) return cli_error("eval needs --checkpoint C.ckpt and --teacher V.h5");
-  if (int8) return cli_error("eval --int8: %s holds a float checkpoint; the integer-only runtime is not built yet", ckpt);
+  if (int8 || ds_i8_file_is_native(ckpt)) return eval_int8(ckpt, teacher_path, batch);
   ds_err err = {{0}};
   ds_loaded_model lm;
   if (ds_model_load(&lm, ckpt, &err)) return cli_error("%s", err.msg);
@@ -54,22 +100,17 @@ int cli_eval(int argc, char **argv) {
   const ds_teacher_info *info = ds_teacher_get_info(t);
   const ds_student_shape *s = &lm.model.shape;
   int rc = 0;
-  if (info->vocab_size > s->vocab) {
+  /* A vocabulary-pruned student takes every id of its map, though its embedding table is smaller. */
+  const int ids_known = lm.model.vocab_map ? lm.model.vocab_map->n_ids : s->vocab;
+  if (info->vocab_size > ids_known) {
     rc = cli_error("%s: token ids reach %d but the student of %s knows %d ids", teacher_path, info->vocab_size - 1,
-                   ckpt, s->vocab);
+                   ckpt, ids_known);
   } else {
     ds_eval_metrics m;
     if (ds_evaluate(&lm.model, &lm.cfg.loss, t, NULL, batch, &m, &err)) {
       rc = cli_error("%s", err.msg);
     } else {
-      int first = 1;
-      printf("{\"n\": %ld, ", m.n);
-      json_field(&first, "loss", m.loss);
-      json_field(&first, "cos", m.cos);
-      json_field(&first, "top1", m.top1);
-      json_field(&first, "kl", m.kl);
-      json_field(&first, "mse", m.mse);
-      printf("}\n");
+      print_metrics(&m);
     }
   }
   ds_teacher_close(t);

@@ -6,6 +6,7 @@
 #include "checkpoints/ckpt.h"
 #include "cli/cli.h"
 #include "data/teacher.h"
+#include "quant/export_common.h"
 
 static const char *inspect_help =
     "usage: distill inspect FILE\n"
@@ -68,6 +69,15 @@ int cli_inspect(int argc, char **argv) {
   const char *path = argv[1];
   ds_err err = {{0}};
   ds_ckpt_reader *r = NULL;
+  /* Exported models (ONNX, TFLite, QNN encodings) are described by the exporters' own readers. */
+  char *exported = NULL;
+  const int is_exported = ds_export_describe_file(path, &exported, &err);
+  if (is_exported < 0) return cli_error("%s", err.msg);
+  if (is_exported > 0) {
+    fputs(exported, stdout);
+    free(exported);
+    return 0;
+  }
   if (ds_ckpt_open(&r, path, NULL, -1, &err)) return cli_error("%s", err.msg);
   const int is_teacher = ds_ckpt_has(r, "/input_ids");
   int rc;

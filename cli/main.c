@@ -57,6 +57,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) return cli_train(argc - 1, argv + 1, 1);
   if (strcmp(cmd, "eval") == 0) return cli_eval(argc - 1, argv + 1);
   if (strcmp(cmd, "inspect") == 0) return cli_inspect(argc - 1, argv + 1);
+  if (strcmp(cmd, "export") == 0) return cli_export(argc - 1, argv + 1);
+  if (strcmp(cmd, "embed") == 0) return cli_embed(argc - 1, argv + 1);
   if (cmd[0] == '-') return cli_train(argc, argv, 0);
   fputs(usage, stderr);
   return cli_error("unknown command '%s'", cmd);

@@ -34,6 +34,13 @@ void cli_progress_init(cli_progress *p, const ds_trainer *tr, const char *dir, i
 void cli_progress_report(void *ctx, const ds_train_progress *p) {
   cli_progress *pr = ctx;
   if (pr->quiet) return;
+  if (p->message) { /* a line for the run log: pruning events and the structure before/after compaction */
+    if (pr->line_open) fputc('\n', stderr);
+    pr->line_open = 0;
+    fprintf(stderr, "%s\n", p->message);
+    fflush(stderr);
+    return;
+  }
   char eta[32];
   format_duration(eta, sizeof eta, p->eta_seconds);
   if (pr->tty) {

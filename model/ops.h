@@ -35,11 +35,15 @@ void ds_attention_forward_naive(float *out, float *probs, const float *qkv, cons
 /* dqkv (B, T, 3*H*hd) += ...; scratch (B, H, T, T) is overwritten. */
 void ds_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
                            int B, int T, int H, int hd);
+void ds_attention_backward_naive(float *dqkv, float *scratch, const float *dout, const float *qkv,
+                                 const float *probs, int B, int T, int H, int hd);
 
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).  (n) */
 void ds_gelu_forward(float *out, const float *inp, long n);
 /* dinp += dout * gelu'(inp) */
 void ds_gelu_backward(float *dinp, const float *inp, const float *dout, long n);
+void ds_gelu_forward_naive(float *out, const float *inp, long n);
+void ds_gelu_backward_naive(float *dinp, const float *inp, const float *dout, long n);
 
 /* out (B, T, C) = tok[ids] + pos[0:T].  ids (B, T); tok (V, C); pos (max_len, C) */
 void ds_embedding_forward(float *out, const int32_t *ids, const float *tok, const float *pos, int B, int T, int C);

@@ -1,51 +1,40 @@
-/* Scaled dot-product attention over the packed qkv tensor, one (batch, head) pair per task.
+/* Scaled dot-product attention over the packed qkv tensor, one (batch, head) pair per task, as small GEMMs.
  * Padding keys are excluded by the mask; a query row with no valid key yields zeros rather than NaN. */
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 #include "model/ops.h"
 
-static void softmax_masked_row(float *p, const float *scores, const uint8_t *key_mask, int T) {
+/* In place over one row of scores; masked keys get exactly 0, an all-masked row is all zeros. */
+static void softmax_masked_row(float *p, const uint8_t *key_mask, int T) {
   float maxv = -INFINITY;
   for (int s = 0; s < T; s++)
-    if (key_mask[s] && scores[s] > maxv) maxv = scores[s];
+    if (key_mask[s] && p[s] > maxv) maxv = p[s];
   if (maxv == -INFINITY) {
     memset(p, 0, sizeof(float) * T);
     return;
   }
   float sum = 0.0f;
   for (int s = 0; s < T; s++) {
-    p[s] = key_mask[s] ? expf(scores[s] - maxv) : 0.0f;
+    p[s] = key_mask[s] ? expf(p[s] - maxv) : 0.0f;
     sum += p[s];
   }
   const float inv = 1.0f / sum;
   for (int s = 0; s < T; s++) p[s] *= inv;
 }
 
-static void attention_head_forward(float *out, float *probs, const float *qkv, const uint8_t *mask, int T, int H,
-                                   int hd, int h) {
+/* One (batch, head) pair: S = scale Q K^T, softmax over valid keys, O = P V. Q, K and V of the head are
+ * strided views into the packed qkv rows, so sgemm reads them in place (lda = 3*H*hd): no gather copies. */
+static void attention_head_forward(float *out, float *probs, const float *qkv, const uint8_t *key_mask, int T,
+                                   int H, int hd, int h) {
   const int HD = H * hd, stride = 3 * HD;
-  const float scale = 1.0f / sqrtf((float)hd);
-  float scores[T];
-  for (int t = 0; t < T; t++) {
-    const float *q = qkv + (long)t * stride + h * hd;
-    for (int s = 0; s < T; s++) {
-      const float *k = qkv + (long)s * stride + HD + h * hd;
-      float dot = 0.0f;
-      for (int d = 0; d < hd; d++) dot += q[d] * k[d];
-      scores[s] = dot * scale;
-    }
-    float *p = probs + (long)t * T;
-    softmax_masked_row(p, scores, mask, T);
-    float *o = out + (long)t * HD + h * hd;
-    memset(o, 0, sizeof(float) * hd);
-    for (int s = 0; s < T; s++) {
-      const float *v = qkv + (long)s * stride + 2 * HD + h * hd;
-      const float ps = p[s];
-      if (ps == 0.0f) continue;
-      for (int d = 0; d < hd; d++) o[d] += ps * v[d];
-    }
-  }
+  const float *q = qkv + h * hd, *k = qkv + HD + h * hd, *v = qkv + 2 * HD + h * hd;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f / sqrtf((float)hd), q, stride, k, stride,
+              0.0f, probs, T);
+  for (int t = 0; t < T; t++) softmax_masked_row(probs + (long)t * T, key_mask, T);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, probs, T, v, stride, 0.0f, out + h * hd,
+              HD);
 }
 
 void ds_attention_forward(float *out, float *probs, const float *qkv, const uint8_t *mask, int B, int T, int H,
@@ -90,41 +79,26 @@ void ds_attention_forward_naive(float *out, float *probs, const float *qkv, cons
       }
 }
 
+/* One (batch, head) pair, four small GEMMs around the softmax backward:
+ * dP = dO V^T, dV += P^T dO, dS = P (dP - rowsum(P dP)) scale, dQ += dS K, dK += dS^T Q. */
 static void attention_head_backward(float *dqkv, float *dp, const float *dout, const float *qkv, const float *probs,
                                     int T, int H, int hd, int h) {
   const int HD = H * hd, stride = 3 * HD;
   const float scale = 1.0f / sqrtf((float)hd);
+  const float *q = qkv + h * hd, *k = qkv + HD + h * hd, *v = qkv + 2 * HD + h * hd, *dO = dout + h * hd;
+  float *dq = dqkv + h * hd, *dk = dqkv + HD + h * hd, *dv = dqkv + 2 * HD + h * hd;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dO, HD, v, stride, 0.0f, dp, T);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, probs, T, dO, HD, 1.0f, dv, stride);
+  /* Masked keys have P = 0 and so get dS = 0. */
   for (int t = 0; t < T; t++) {
     const float *p = probs + (long)t * T;
-    const float *dO = dout + (long)t * HD + h * hd;
-    float *dpt = dp + (long)t * T;
-    /* dP = dO V^T and dV += P^T dO */
+    float *d = dp + (long)t * T;
     float pdp = 0.0f;
-    for (int s = 0; s < T; s++) {
-      const float *v = qkv + (long)s * stride + 2 * HD + h * hd;
-      float *dv = dqkv + (long)s * stride + 2 * HD + h * hd;
-      float dot = 0.0f;
-      for (int d = 0; d < hd; d++) {
-        dot += dO[d] * v[d];
-        dv[d] += p[s] * dO[d];
-      }
-      dpt[s] = dot;
-      pdp += p[s] * dot;
-    }
-    /* Softmax backward: dS = P (dP - sum(P dP)); masked keys have P = 0 and so get nothing. */
-    const float *q = qkv + (long)t * stride + h * hd;
-    float *dq = dqkv + (long)t * stride + h * hd;
-    for (int s = 0; s < T; s++) {
-      const float ds = p[s] * (dpt[s] - pdp) * scale;
-      if (ds == 0.0f) continue;
-      const float *k = qkv + (long)s * stride + HD + h * hd;
-      float *dk = dqkv + (long)s * stride + HD + h * hd;
-      for (int d = 0; d < hd; d++) {
-        dq[d] += ds * k[d];
-        dk[d] += ds * q[d];
-      }
-    }
+    for (int s = 0; s < T; s++) pdp += p[s] * d[s];
+    for (int s = 0; s < T; s++) d[s] = p[s] * (d[s] - pdp) * scale;
   }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, dp, T, k, stride, 1.0f, dq, stride);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, dp, T, q, stride, 1.0f, dk, stride);
 }
 
 void ds_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
@@ -137,4 +111,40 @@ void ds_attention_backward(float *dqkv, float *scratch, const float *dout, const
       attention_head_backward(dqkv + (long)b * T * 3 * HD, scratch + ((long)b * H + h) * T * T,
                               dout + (long)b * T * HD, qkv + (long)b * T * 3 * HD,
                               probs + ((long)b * H + h) * T * T, T, H, hd, h);
+}
+
+void ds_attention_backward_naive(float *dqkv, float *scratch, const float *dout, const float *qkv,
+                                 const float *probs, int B, int T, int H, int hd) {
+  const int HD = H * hd, stride = 3 * HD;
+  const double scale = 1.0 / sqrt((double)hd);
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++) {
+      const float *P = probs + ((long)b * H + h) * T * T;
+      float *dS = scratch + ((long)b * H + h) * T * T;
+      const float *base = qkv + (long)b * T * stride;
+      float *dbase = dqkv + (long)b * T * stride;
+      for (int t = 0; t < T; t++) {
+        double dp[T], pdp = 0.0;
+        for (int s = 0; s < T; s++) {
+          double acc = 0.0;
+          for (int d = 0; d < hd; d++)
+            acc += (double)dout[((long)b * T + t) * HD + h * hd + d] * base[(long)s * stride + 2 * HD + h * hd + d];
+          dp[s] = acc;
+          pdp += P[(long)t * T + s] * acc;
+        }
+        for (int s = 0; s < T; s++) dS[(long)t * T + s] = (float)(P[(long)t * T + s] * (dp[s] - pdp) * scale);
+      }
+      for (int s = 0; s < T; s++)
+        for (int d = 0; d < hd; d++) {
+          double dv = 0.0, dk = 0.0, dq = 0.0;
+          for (int t = 0; t < T; t++) {
+            dv += (double)P[(long)t * T + s] * dout[((long)b * T + t) * HD + h * hd + d];
+            dk += (double)dS[(long)t * T + s] * base[(long)t * stride + h * hd + d];
+            dq += (double)dS[(long)s * T + t] * base[(long)t * stride + HD + h * hd + d];
+          }
+          dbase[(long)s * stride + 2 * HD + h * hd + d] += (float)dv;
+          dbase[(long)s * stride + HD + h * hd + d] += (float)dk;
+          dbase[(long)s * stride + h * hd + d] += (float)dq;
+        }
+    }
 }

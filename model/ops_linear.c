@@ -14,23 +14,23 @@ static void thread_range(int n, int t, int nt, int *begin, int *end) {
 
 #include "model/ops.h"
 
-static void add_bias(float *out, const float *bias, int N, int OC) {
-  if (!bias) return;
-#pragma omp parallel for schedule(static)
-  for (int n = 0; n < N; n++)
-    for (int o = 0; o < OC; o++) out[(long)n * OC + o] += bias[o];
-}
-
+/* Bias added by each thread to its own rows right after its sgemm: same arithmetic as a separate pass, but
+ * no second fork/join, and the rows are the ones this thread just wrote. */
 void ds_linear_forward(float *out, const float *inp, const float *w, const float *bias, int N, int IC, int OC) {
 #pragma omp parallel
   {
     int n0, n1;
     thread_range(N, omp_get_thread_num(), omp_get_num_threads(), &n0, &n1);
-    if (n1 > n0)
+    if (n1 > n0) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n1 - n0, OC, IC, 1.0f, inp + (long)n0 * IC, IC, w, IC,
                   0.0f, out + (long)n0 * OC, OC);
+      if (bias)
+        for (int n = n0; n < n1; n++) {
+          float *o = out + (long)n * OC;
+          for (int c = 0; c < OC; c++) o[c] += bias[c];
+        }
+    }
   }
-  add_bias(out, bias, N, OC);
 }
 
 void ds_linear_forward_naive(float *out, const float *inp, const float *w, const float *bias, int N, int IC,
@@ -43,14 +43,20 @@ void ds_linear_forward_naive(float *out, const float *inp, const float *w, const
     }
 }
 
-static void bias_backward(float *dbias, const float *dout, int N, int OC) {
-  if (!dbias) return;
-  /* Parallel over output channels, each summing rows in order: deterministic for any thread count. */
-#pragma omp parallel for schedule(static)
-  for (int o = 0; o < OC; o++) {
-    float acc = 0.0f;
-    for (int n = 0; n < N; n++) acc += dout[(long)n * OC + o];
-    dbias[o] += acc;
+#define BIAS_BLOCK 256 /* columns summed at once: one row segment of dout is contiguous */
+
+/* Column sums of dout (N, OC) over columns [c0, c1), rows added in order into a small block of accumulators:
+ * reads dout row by row (a plain column loop strides through memory and cost more than the sgemm beside
+ * it), and every column is still summed in row order, so the result ignores the thread count. */
+static void bias_backward(float *dbias, const float *dout, int N, int OC, int c0, int c1) {
+  for (int b0 = c0; b0 < c1; b0 += BIAS_BLOCK) {
+    const int w = c1 - b0 < BIAS_BLOCK ? c1 - b0 : BIAS_BLOCK;
+    float acc[BIAS_BLOCK] = {0};
+    for (int n = 0; n < N; n++) {
+      const float *d = dout + (long)n * OC + b0;
+      for (int c = 0; c < w; c++) acc[c] += d[c];
+    }
+    for (int c = 0; c < w; c++) dbias[b0 + c] += acc[c];
   }
 }
 
@@ -69,8 +75,8 @@ void ds_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
     if (o1 > o0)
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, IC, N, 1.0f, dout + o0, OC, inp, IC, 1.0f,
                   dw + (long)o0 * IC, IC);
+    if (dbias) bias_backward(dbias, dout, N, OC, o0, o1);
   }
-  bias_backward(dbias, dout, N, OC);
 }
 
 void ds_linear_backward_naive(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,

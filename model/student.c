@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "model/qat_model.h"
 #include "model/student.h"
 
 /* From OpenBLAS; declared here because cblas.h and GSL's headers clash. */
@@ -68,6 +69,8 @@ void ds_student_free(ds_student *m) {
   free(m->mask_mem);
   free(m->acts_mem);
   free(m->dacts_mem);
+  ds_vocab_map_free(m->vocab_map);
+  ds_qat_free(m->qat);
   memset(m, 0, sizeof *m);
 }
 
@@ -98,6 +101,8 @@ static int ensure_acts(ds_student *m, int B, int T, ds_err *err) {
 int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, int B, int T, ds_err *err) {
   const ds_student_shape *s = &m->shape;
   if (T < 1 || T > s->max_len) return ds_fail(err, "sequence length %d is outside [1, %d]", T, s->max_len);
+  /* A vocabulary-pruned model takes the teacher's ids and reads the rows they map to. */
+  if (m->vocab_map && ds_vocab_map_apply(m->vocab_map, ids, (long)B * T, &ids, err)) return -1;
   for (long i = 0; i < (long)B * T; i++)
     if (ids[i] < 0 || ids[i] >= s->vocab)
       return ds_fail(err, "token id %d at row %ld is outside the vocabulary [0, %d)", ids[i], i / T, s->vocab);
@@ -112,6 +117,7 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
   void (*attention)(float *, float *, const float *, const uint8_t *, int, int, int, int) =
       m->naive ? ds_attention_forward_naive : ds_attention_forward;
   ds_acts *a = &m->a;
+  if (m->qat && m->qat->mode == DS_QAT_FAKE) return ds_qat_forward(m, err);
 
   ds_embedding_forward(a->encoded, ids, m->p.tok_emb, m->p.pos_emb, B, T, C);
   const float *x = a->encoded;
@@ -137,6 +143,7 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
   ds_pool_forward(a->pooled, a->lnf, mask, s->pooling == DS_POOL_CLS, B, T, C);
   if (s->out_dim > 0) linear(a->emb, a->pooled, m->p.proj_w, m->p.proj_b, B, C, s->out_dim);
   if (s->n_classes > 0) linear(a->logits, a->emb, m->p.cls_w, m->p.cls_b, B, E, s->n_classes);
+  if (m->qat && m->qat->mode == DS_QAT_OBSERVE && m->qat->update) ds_qat_observe(m);
   return 0;
 }
 
@@ -146,6 +153,10 @@ void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logit
   void (*linear_bw)(float *, float *, float *, const float *, const float *, const float *, int, int, int) =
       m->naive ? ds_linear_backward_naive : ds_linear_backward;
   ds_acts *a = &m->a, *da = &m->da;
+  if (m->qat && m->qat->mode == DS_QAT_FAKE) {
+    ds_qat_backward(m, d_emb, d_logits);
+    return;
+  }
   memset(m->dacts_mem, 0, m->acts_size * sizeof(float));
 
   if (d_emb) memcpy(da->emb, d_emb, sizeof(float) * (size_t)B * E);

@@ -5,6 +5,7 @@
 
 #include "model/activations.h"
 #include "model/shape.h"
+#include "model/vocab_map.h"
 
 /* ---- The trainable model: parameters, gradients, masks and activations -------------------- */
 
@@ -18,6 +19,11 @@ typedef struct {
    * Views into one allocation, all ones unless pruning sets them. */
   float *mask_mem;
   float *head_mask[DS_MAX_LAYERS], *ffn_mask[DS_MAX_LAYERS];
+  /* Vocabulary pruning (model/vocab_map.h): teacher ids -> embedding rows; NULL = ids are rows. Owned. */
+  ds_vocab_map *vocab_map;
+  /* Quantization-aware training (model/qat.h, model/qat_model.h): NULL = a float model. Owned; in its
+   * fake-quant mode forward and backward run the integer-exact simulation instead of the float pass. */
+  struct ds_qat *qat;
   /* Activations of the last forward pass and their gradients, sized for acts_B x acts_T. */
   float *acts_mem, *dacts_mem;
   size_t acts_size;

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "checkpoints/ckpt.h"
+#include "train/prune_run.h"
+#include "train/qat_train.h"
 
 static char *config_text(const ds_config *cfg) {
   char *text = NULL;
@@ -85,12 +87,13 @@ int ds_trainer_save(const ds_trainer *tr, const char *path, ds_err *err) {
       ds_ckpt_write_attr_i64(w, "best_step", tr->best_step, err) ||
       ds_ckpt_write_attr_f64(w, "wall_seconds", tr->wall_seconds, err) ||
       ds_ckpt_write_attr_i64(w, "seed", (int64_t)tr->cfg.train.seed, err) ||
-      ds_ckpt_write_attr_str(w, "form", "masked", err) || write_shape(w, &m->shape, err) ||
+      ds_ckpt_write_attr_str(w, "form", ds_prune_form(tr), err) || write_shape(w, &m->shape, err) ||
       write_tensors(w, "params", &m->table, m->params, err) ||
       write_tensors(w, "adam_m", &m->table, tr->adam_m, err) ||
       write_tensors(w, "adam_v", &m->table, tr->adam_v, err) ||
       ds_ckpt_write_f32(w, "/masks/heads", 1, &nh, hm, err) || ds_ckpt_write_f32(w, "/masks/ffn", 1, &nf, fm, err) ||
-      ds_ckpt_write_i64(w, "/data/loader_state", 1, (const int64_t[]){2}, loader_state, err))
+      ds_ckpt_write_i64(w, "/data/loader_state", 1, (const int64_t[]){2}, loader_state, err) ||
+      ds_prune_ckpt_write(tr, w, err) || ds_qat_ckpt_write(m, w, err))
     goto done;
   if (tr->vocab && ds_ckpt_write_strings(w, "/vocab", (const char *const *)tr->vocab, tr->n_vocab, err)) goto done;
   rc = ds_ckpt_writer_commit(w, err);
@@ -157,7 +160,9 @@ int ds_trainer_resume(ds_trainer *tr, const char *path, ds_err *err) {
   ds_ckpt_reader *r = NULL;
   int rc = -1;
   ds_student_shape s;
-  if (ds_ckpt_open(&r, path, DS_CKPT_FORMAT, DS_CKPT_VERSION, err) || read_shape(r, &s, err)) goto done;
+  if (ds_ckpt_open(&r, path, DS_CKPT_FORMAT, DS_CKPT_VERSION, err) || read_shape(r, &s, err) ||
+      ds_prune_ckpt_adopt_shape(tr, r, &s, err))
+    goto done;
   if (memcmp(&s, &tr->model.shape, sizeof s) != 0) {
     ds_fail(err, "%s: the checkpoint's student shape differs from this run's config; resume needs the same "
                  "[student] section and teacher", path);
@@ -170,7 +175,8 @@ int ds_trainer_resume(ds_trainer *tr, const char *path, ds_err *err) {
       ds_ckpt_read_attr_i64(r, "step", &step, err) || ds_ckpt_read_attr_i64(r, "best_step", &best_step, err) ||
       ds_ckpt_read_attr_f64(r, "best_val_loss", &tr->best_val_loss, err) ||
       ds_ckpt_read_attr_f64(r, "wall_seconds", &tr->wall_seconds, err) ||
-      ds_ckpt_read_i64(r, "/data/loader_state", 1, (const int64_t[]){2}, ls, err))
+      ds_ckpt_read_i64(r, "/data/loader_state", 1, (const int64_t[]){2}, ls, err) || ds_prune_ckpt_read(tr, r, err) ||
+      ds_qat_ckpt_read(r, &tr->model, &tr->cfg.quant, err))
     goto done;
   tr->step = (long)step;
   tr->best_step = (long)best_step;
@@ -198,7 +204,8 @@ int ds_model_load(ds_loaded_model *lm, const char *path, ds_err *err) {
     goto done;
   lm->step = (long)step;
   if (ds_student_init(&lm->model, &s, err) || read_tensors(r, "params", &lm->model.table, lm->model.params, err) ||
-      read_masks(r, &lm->model, err))
+      read_masks(r, &lm->model, err) || ds_prune_ckpt_read_vocab_map(r, &lm->model, err) ||
+      ds_qat_ckpt_read(r, &lm->model, &lm->cfg.quant, err))
     goto done;
   if (ds_ckpt_has(r, "/vocab") && ds_ckpt_read_strings(r, "/vocab", &lm->vocab, &lm->n_vocab, err)) goto done;
   rc = 0;

@@ -11,6 +11,8 @@
 
 #include "train/checkpoint_state.h"
 #include "train/optimizer.h"
+#include "train/prune_run.h"
+#include "train/qat_train.h"
 #include "train/schedule.h"
 #include "train/summary.h"
 
@@ -73,6 +75,8 @@ int ds_trainer_open(ds_trainer *tr, const ds_config *cfg, ds_err *err) {
   }
   if (ds_batch_alloc(&tr->batch, info, c->train.batch_size, shape.max_len, err)) goto fail;
   if (info->n_vocab > 0 && ds_teacher_load_vocab(tr->teacher, &tr->vocab, &tr->n_vocab, err)) goto fail;
+  if (c->prune.enabled && ds_prune_open(tr, err)) goto fail;
+  if (c->quant.enabled && ds_student_qat_attach(&tr->model, &c->quant, err)) goto fail;
   return 0;
 fail:
   ds_trainer_close(tr);
@@ -88,6 +92,7 @@ void ds_trainer_close(ds_trainer *tr) {
   free(tr->adam_v);
   free(tr->d_logits);
   free(tr->d_emb);
+  ds_prune_state_free(&tr->prune);
   if (tr->vocab) {
     for (int i = 0; i < tr->n_vocab; i++) free(tr->vocab[i]);
     free(tr->vocab);
@@ -107,6 +112,7 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   const int B = c->train.batch_size, K = s->n_classes, E = ds_student_emb_dim(s);
   const ds_teacher_info *info = ds_teacher_get_info(tr->teacher);
   if (ds_loader_next_train(tr->loader, B, s->max_len, &tr->batch, err)) return NAN;
+  if (m->qat) ds_qat_step_begin(m->qat, tr->step); /* QAT schedule: observe, fake-quant, freeze */
   if (ds_student_forward(m, tr->batch.ids, tr->batch.mask, B, tr->batch.len, err)) return NAN;
   const int emb_ok = info->emb_dim == E;
   const double loss =
@@ -119,6 +125,7 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   }
   ds_student_zero_grad(m);
   ds_student_backward(m, tr->d_emb, K > 0 ? tr->d_logits : NULL);
+  ds_prune_after_backward(tr);
   *grad_norm = ds_grad_clip(m->grads, m->table.n_params, c->train.grad_clip);
   *lr = ds_lr_at(&c->train, tr->step);
   ds_adamw_params hp = ds_adamw_default_params();
@@ -126,6 +133,7 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   hp.weight_decay = c->train.weight_decay;
   ds_adamw_step(m->params, m->grads, tr->adam_m, tr->adam_v, m->table.n_params, &hp, tr->step + 1);
   tr->step++;
+  ds_qat_train_step_end(tr, *lr);
   return loss;
 }
 
@@ -164,6 +172,11 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
     double gnorm = 0.0, lr = 0.0;
     const double loss = train_step(tr, &terms, &gnorm, &lr, err);
     if (isnan(loss)) goto done;
+    if (c->prune.enabled) { /* pruning events, masked units kept at zero, compaction after the last step */
+      char note[2048];
+      if (ds_prune_after_step(tr, note, sizeof note, err)) goto done;
+      if (note[0] && progress) progress(ctx, &(ds_train_progress){.step = tr->step, .steps = steps, .message = note});
+    }
     window_steps++;
     loss_sum += loss;
     terms_sum.kd += terms.kd;
@@ -189,7 +202,7 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
       if (ds_evaluate(&tr->model, &c->loss, tr->teacher, tr->loader, B, &p.val, err)) goto done;
       p.is_eval = 1;
       tr->last_val = p.val;
-      if (p.val.loss < tr->best_val_loss) {
+      if (p.val.loss < tr->best_val_loss && ds_prune_settled(&c->prune, tr->step)) {
         tr->best_val_loss = p.val.loss;
         tr->best_step = tr->step;
         p.new_best = 1;
@@ -221,6 +234,7 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
   }
   /* Validation disabled (val_fraction 0): the last model is the best one we know of. */
   if (ds_loader_n_val(tr->loader) == 0 && ds_trainer_save(tr, best, err)) goto done;
+  if (ds_qat_train_finish(tr, err)) goto done; /* int8_val_* from the integer runtime */
   path_join(path, sizeof path, out_dir, "summary.json");
   if (ds_summary_write(tr, path, err)) goto done;
   rc = 0;

@@ -8,6 +8,7 @@
 #include "model/config.h"
 #include "model/student.h"
 #include "train/losses.h"
+#include "train/prune.h"
 
 /* Metrics of a model over a set of teacher rows (NAN where the teacher lacks the target). */
 typedef struct {
@@ -23,6 +24,7 @@ typedef struct {
   int is_eval;            /* validation metrics below are fresh */
   ds_eval_metrics val;
   int new_best;
+  const char *message;    /* non-NULL: only a line for the run log (pruning events, structure); nothing else set */
 } ds_train_progress;
 typedef void (*ds_progress_fn)(void *ctx, const ds_train_progress *p);
 
@@ -42,6 +44,8 @@ typedef struct {
   int n_vocab;
   ds_batch batch;
   float *d_logits, *d_emb;      /* (B, K), (B, E) loss gradients */
+  ds_prune_state prune;         /* [prune] scores and form (train/prune_run.h) */
+  ds_eval_metrics int8_val;     /* [quant]: the integer-only model on the validation rows at the end (n 0: none) */
 } ds_trainer;
 
 /* Validates the config against the teacher (opened and fully checked here) and builds the student.

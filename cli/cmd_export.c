@@ -1,0 +1,65 @@
+/* `distill export --checkpoint C --format native|onnx|tflite|encodings --out FILE`: the int8 model of a
+ * QAT checkpoint (or of a native model file) written in one of the exported formats. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "quant/export_encodings.h"
+#include "quant/export_onnx.h"
+#include "quant/export_tflite.h"
+#include "train/qat_train.h"
+
+static const char *export_help =
+    "usage: distill export --checkpoint C --format native|onnx|tflite|encodings --out FILE\n"
+    "\n"
+    "Builds the integer-only int8 model of C (a checkpoint trained with [quant] enabled = true, or a native\n"
+    "model file) and writes it as:\n"
+    "  native     distill's own versioned file (docs/int8_format.md), run by `distill embed` and `eval --int8`\n"
+    "  onnx       ONNX with QuantizeLinear/DequantizeLinear pairs, static shapes\n"
+    "  tflite     full-integer int8 TFLite\n"
+    "  encodings  QNN quantization-overrides JSON\n"
+    /* export formats and options (docs/deploy.md) */
+    "  onnx-float the float ONNX graph the encodings describe (give both to qnn-onnx-converter)\n"
+    "\n"
+    "ONNX and encodings options:\n"
+    "  --uint8    activations as uint8/uint16 (Qualcomm HTP)\n"
+    "  --w8a16    16-bit activations into and out of LayerNorm and Softmax\n";
+
+int cli_export(int argc, char **argv) {
+  const char *ckpt = NULL, *format = NULL, *out = NULL;
+  ds_onnx_export_params op = ds_onnx_export_default_params();
+  for (int i = 1; i < argc; i++) {
+    if (cli_is_help(argv[i])) {
+      fputs(export_help, stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--checkpoint") == 0 && i + 1 < argc) {
+      ckpt = argv[++i];
+    } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+      format = argv[++i];
+    } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+      out = argv[++i];
+    } else if (strcmp(argv[i], "--uint8") == 0) {
+      op.uint8_acts = 1;
+    } else if (strcmp(argv[i], "--w8a16") == 0) {
+      op.a16_norm = 1;
+    } else {
+      return cli_error("export: unknown or incomplete option '%s' (see distill export --help)", argv[i]);
+    }
+  }
+  if (!ckpt || !format || !out) return cli_error("export needs --checkpoint C, --format F and --out FILE");
+  const int native = strcmp(format, "native") == 0, onnx = strcmp(format, "onnx") == 0;
+  const int tflite = strcmp(format, "tflite") == 0, encodings = strcmp(format, "encodings") == 0;
+  op.float_graph = strcmp(format, "onnx-float") == 0;
+  if (!native && !onnx && !tflite && !encodings && !op.float_graph)
+    return cli_error("export: unknown format '%s' (native, onnx, onnx-float, tflite or encodings)", format);
+  ds_err err = {{0}};
+  ds_i8_model im;
+  if (ds_int8_model_open(ckpt, &im, &err)) return cli_error("%s", err.msg);
+  int rc = native ? ds_i8_model_save(&im, out, &err)
+           : onnx || op.float_graph ? ds_onnx_export(&im, &op, out, &err)
+           : tflite ? ds_tflite_export(&im, out, &err)
+                    : ds_encodings_export(&im, &op, out, &err);
+  ds_i8_model_free(&im);
+  if (rc) return cli_error("%s", err.msg);
+  return 0;
+}

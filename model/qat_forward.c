@@ -1,0 +1,344 @@
+/* The fake-quant forward pass: the integer model's arithmetic on a batch, site by site, with the
+ * dequantized codes handed to the float graph for backward (model/qat.h explains the scheme). Each
+ * site: compute what it would quantize (`pre`, for observers and the STE), settle its parameters,
+ * then produce its codes with the runtime's own integer kernel and dequantize them. */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "model/ops.h"
+#include "model/qat_internal.h"
+#include "quant/requant.h"
+
+/* [begin, end) of n items for thread t of nt. */
+static void split(long n, int t, int nt, long *b, long *e) {
+  *b = n * t / nt;
+  *e = n * (t + 1) / nt;
+}
+
+/* dst[r * ld + col0 + c] = dequantize(codes[r * width + c]) */
+static void dequant_into(const ds_qparams *qp, const int8_t *codes, long rows, int width, float *dst, int ld,
+                         int col0) {
+#pragma omp parallel for schedule(static)
+  for (long r = 0; r < rows; r++)
+    for (int c = 0; c < width; c++)
+      dst[r * ld + col0 + c] = (float)(codes[r * width + c] - qp->zero_point) * qp->scale; /* = ds_qparams_dequantize */
+}
+
+/* acc (N, OC) = saturate(bias + sum_i (x - zp) w) exactly: sgemm on integer-valued floats in chunks
+ * of at most DS_QAT_EXACT_K inputs (exact, see model/qat.h), the zero point folded in through the
+ * weight-row sums. */
+static void int_gemm(struct ds_qat_scratch *scr, const float *xf, const float *wf, const int32_t *wsum,
+                     const int32_t *bias, int32_t zp, int N, int IC, int OC) {
+  const int chunked = IC > DS_QAT_EXACT_K;
+  for (int k0 = 0; k0 < IC; k0 += DS_QAT_EXACT_K) {
+    const int K = IC - k0 < DS_QAT_EXACT_K ? IC - k0 : DS_QAT_EXACT_K;
+#pragma omp parallel
+    {
+      long n0, n1;
+      split(N, omp_get_thread_num(), omp_get_num_threads(), &n0, &n1);
+      if (n1 > n0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(n1 - n0), OC, K, 1.0f, xf + n0 * IC + k0, IC,
+                    wf + k0, IC, 0.0f, scr->tmp + n0 * OC, OC);
+        if (chunked)
+          for (long i = n0 * OC; i < n1 * OC; i++) scr->accd[i] = (k0 == 0 ? 0.0 : scr->accd[i]) + scr->tmp[i];
+      }
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (long n = 0; n < N; n++)
+    for (int o = 0; o < OC; o++) {
+      const long i = n * OC + o;
+      int64_t v = (int64_t)(chunked ? scr->accd[i] : (double)scr->tmp[i]) + bias[o] - (int64_t)zp * wsum[o];
+      scr->acc[i] = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+    }
+}
+
+/* Site `out` = FC of site `in` (rows, IC) by rows [r0, r0 + OC) of weight tensor `ti` with float bias
+ * (OC); dequantized into deq[r * ld + col0 + o]. xf must hold the input codes as floats. */
+static int fc_site(ds_qat *q, const ds_student *m, int in, int rows, int IC, int out, int ti, int r0, int OC,
+                   const float *bias, float *deq, int ld, int col0, ds_err *err) {
+  struct ds_qat_scratch *scr = q->scr;
+  const ds_tensor_info *info = &m->table.tensors[ti];
+  const int8_t *wq = q->wq + info->offset + (size_t)r0 * IC;
+  const float *wf = q->wqf + info->offset + (size_t)r0 * IC;
+  const float *sw = q->wscale + q->wrow[ti] + r0;
+  const ds_qparams in_qp = q->site[in].qp;
+  for (int o = 0; o < OC; o++) {
+    int32_t s = 0;
+    for (int i = 0; i < IC; i++) s += wq[(size_t)o * IC + i];
+    scr->wsum[o] = s;
+  }
+  if (ds_quant_bias(bias, (size_t)OC, in_qp.scale, sw, scr->bq))
+    return ds_fail(err, "cannot quantize %s: a bias is NaN/Inf or a scale is zero", info->name);
+  int_gemm(scr, scr->xf, wf, scr->wsum, scr->bq, in_qp.zero_point, rows, IC, OC);
+  ds_qat_site *st = &q->site[out];
+  const long n = (long)rows * OC;
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) st->pre[i] = (float)scr->acc[i] * (in_qp.scale * sw[i % OC]);
+  ds_qat_site_prepare(q, out, st->pre, (size_t)n);
+  if (ds_i8_multipliers_make(in_qp.scale, sw, OC, st->qp.scale, scr->mult, scr->shift))
+    return ds_fail(err, "%s: scales give no representable requantization multiplier", st->name);
+#pragma omp parallel
+  {
+    long b, e;
+    split(rows, omp_get_thread_num(), omp_get_num_threads(), &b, &e);
+    if (e > b)
+      ds_i8_requant_cols(scr->acc + b * OC, (int)(e - b), OC, scr->mult, scr->shift, st->qp.zero_point,
+                         st->qp.qmin, st->qp.qmax, st->codes + b * OC);
+  }
+  dequant_into(&st->qp, st->codes, rows, OC, deq, ld, col0);
+  return 0;
+}
+
+static void codes_to_floats(float *xf, const int8_t *codes, long n) {
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) xf[i] = (float)codes[i];
+}
+
+/* Site `out` = ADD(site a, site b), n elements; pre = sum of the dequantized inputs (fa + fb). */
+static int add_site(ds_qat *q, int a, int b, int out, const float *fa, const float *fb, long n, float *deq,
+                    ds_err *err) {
+  ds_qat_site *st = &q->site[out];
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) st->pre[i] = fa[i] + fb[i];
+  ds_qat_site_prepare(q, out, st->pre, (size_t)n);
+  ds_i8_add_params ap;
+  if (ds_i8_add_prepare(&q->site[a].qp, &q->site[b].qp, &st->qp, &ap))
+    return ds_fail(err, "%s: scales give no representable ADD parameters", st->name);
+#pragma omp parallel
+  {
+    long b0, e0;
+    split(n, omp_get_thread_num(), omp_get_num_threads(), &b0, &e0);
+    if (e0 > b0) ds_i8_add(&ap, q->site[a].codes + b0, q->site[b].codes + b0, (size_t)(e0 - b0), st->codes + b0);
+  }
+  dequant_into(&st->qp, st->codes, n, 1, deq, 1, 0);
+  return 0;
+}
+
+/* Site `out` = LAYERNORM(site in) over rows (N, C); the float LayerNorm of the dequantized input gives
+ * `pre` and the mean/rstd backward uses. */
+static void layernorm_site(ds_qat *q, int in, int out, const float *x, const float *w, const float *b, int N, int C,
+                           float *mean, float *rstd, float *deq) {
+  ds_qat_site *st = &q->site[out];
+  ds_layernorm_forward(st->pre, mean, rstd, x, w, b, N, C);
+  ds_qat_site_prepare(q, out, st->pre, (size_t)N * C);
+  struct ds_qat_scratch *scr = q->scr;
+  const ds_qparams in_qp = q->site[in].qp, out_qp = st->qp;
+  const int8_t *xc = q->site[in].codes;
+#pragma omp parallel num_threads(scr->threads)
+  {
+    long b0, e0;
+    const int t = omp_get_thread_num();
+    split(N, t, omp_get_num_threads(), &b0, &e0);
+    if (e0 > b0)
+      ds_i8_layernorm(&in_qp, &out_qp, w, b, DS_LN_EPS, xc + b0 * C, (int)(e0 - b0), C,
+                      scr->rows + (size_t)t * scr->row_len, st->codes + b0 * C);
+  }
+  dequant_into(&st->qp, st->codes, N, C, deq, C, 0);
+}
+
+/* Site `out` = EMBED of rows ids (N) of table tensor ti (rows V, C). */
+static int embed_site(ds_qat *q, const ds_student *m, int out, int ti, const int32_t *ids, int N, ds_err *err) {
+  struct ds_qat_scratch *scr = q->scr;
+  const ds_tensor_info *info = &m->table.tensors[ti];
+  const int V = info->shape[0], C = info->shape[1];
+  ds_qat_site *st = &q->site[out];
+  const float *what = q->what + info->offset;
+#pragma omp parallel for schedule(static)
+  for (long n = 0; n < N; n++) memcpy(st->pre + n * C, what + (size_t)ids[n] * C, sizeof(float) * C);
+  ds_qat_site_prepare(q, out, st->pre, (size_t)N * C);
+  const float *sw = q->wscale + q->wrow[ti];
+  if (ds_i8_multipliers_make(1.0f, sw, V, st->qp.scale, scr->mult, scr->shift))
+    return ds_fail(err, "%s: scales give no representable requantization multiplier", st->name);
+  const ds_i8_embedding_params p = {st->qp.zero_point, st->qp.qmin, st->qp.qmax};
+  const ds_i8_embedding_dims d = {V, C};
+  if (ds_i8_embedding_lookup(&p, &d, scr->mult, scr->shift, q->wq + info->offset, ids, N, st->codes))
+    return ds_fail(err, "%s: embedding lookup failed", st->name);
+  return 0;
+}
+
+/* Scores, softmax and context of layer l (model/qat.h; int8_model.h ATT_SCORES/SOFTMAX/ATT_CONTEXT). */
+static int attention_sites(ds_qat *q, ds_student *m, int l, ds_err *err) {
+  const ds_student_shape *s = &m->shape;
+  const int B = m->B, T = m->T, H = s->heads[l], hd = s->head_dim, HD = H * hd;
+  ds_layer_acts *L = &m->a.layer[l];
+  ds_qat_site *sq = &q->site[ds_qat_layer_site(l, DS_QL_Q)], *sk = &q->site[ds_qat_layer_site(l, DS_QL_K)];
+  ds_qat_site *sv = &q->site[ds_qat_layer_site(l, DS_QL_V)];
+  ds_qat_site *ss = &q->site[ds_qat_layer_site(l, DS_QL_SCORES)], *sp = &q->site[ds_qat_layer_site(l, DS_QL_PROBS)];
+  ds_qat_site *sc = &q->site[ds_qat_layer_site(l, DS_QL_CTX)];
+  const float alpha = 1.0f / sqrtf((float)hd);
+  const int observing = ds_qat_observing(q);
+  /* Scores the observer sees: the float product of the dequantized q and k; padding keys (which the
+   * softmax ignores) as NaN, which observers skip. */
+  if (observing) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+      for (int h = 0; h < H; h++)
+        for (int i = 0; i < T; i++) {
+          const float *qi = L->qkv + ((size_t)b * T + i) * 3 * HD + h * hd;
+          float *row = ss->pre + (((size_t)b * H + h) * T + i) * T;
+          for (int j = 0; j < T; j++) {
+            if (!m->mask[(size_t)b * T + j]) {
+              row[j] = NAN;
+              continue;
+            }
+            const float *kj = L->qkv + ((size_t)b * T + j) * 3 * HD + HD + h * hd;
+            float acc = 0.0f;
+            for (int d = 0; d < hd; d++) acc += qi[d] * kj[d];
+            row[j] = acc * alpha;
+          }
+        }
+  }
+  ds_qat_site_prepare(q, ds_qat_layer_site(l, DS_QL_SCORES), observing ? ss->pre : NULL, ds_qat_site_numel(q, ds_qat_layer_site(l, DS_QL_SCORES)));
+  ds_i8_matmul_params ps = {sq->qp.zero_point, sk->qp.zero_point, ss->qp.zero_point, 0, 0, ss->qp.qmin, ss->qp.qmax};
+  if (ds_i8_scores_multiplier(sq->qp.scale, sk->qp.scale, hd, ss->qp.scale, &ps.multiplier, &ps.shift))
+    return ds_fail(err, "%s: scales give no representable multiplier", ss->name);
+  struct ds_qat_scratch *scr = q->scr;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(scr->threads)
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++)
+      ds_i8_att_scores(&ps, T, hd, HD, sq->codes + (size_t)b * T * HD + h * hd, sk->codes + (size_t)b * T * HD + h * hd,
+                       (int32_t *)(void *)(scr->rows + (size_t)omp_get_thread_num() * scr->row_len),
+                       ss->codes + ((size_t)b * H + h) * T * T);
+#pragma omp parallel for schedule(static) num_threads(scr->threads)
+  for (int b = 0; b < B; b++)
+    ds_i8_softmax(&ss->qp, ss->codes + (size_t)b * H * T * T, m->mask + (size_t)b * T, H * T, T,
+                  scr->rows + (size_t)omp_get_thread_num() * scr->row_len, sp->codes + (size_t)b * H * T * T);
+  dequant_into(&sp->qp, sp->codes, (long)B * H * T * T, 1, L->att, 1, 0);
+  /* Context: pre = dequantized probabilities times dequantized v (removed heads zero), for the
+   * observer and the STE. */
+  const float *hmask = m->head_mask[l];
+  {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+      for (int h = 0; h < H; h++)
+        for (int i = 0; i < T; i++) {
+          float *o = sc->pre + ((size_t)b * T + i) * HD + h * hd;
+          for (int d = 0; d < hd; d++) o[d] = 0.0f;
+          if (hmask[h] == 0.0f) continue;
+          const float *p = L->att + (((size_t)b * H + h) * T + i) * T;
+          for (int j = 0; j < T; j++) {
+            const float *vj = L->qkv + ((size_t)b * T + j) * 3 * HD + 2 * HD + h * hd;
+            for (int d = 0; d < hd; d++) o[d] += p[j] * vj[d];
+          }
+        }
+  }
+  const int ctx_site = ds_qat_layer_site(l, DS_QL_CTX);
+  ds_qat_site_prepare(q, ctx_site, sc->pre, ds_qat_site_numel(q, ctx_site));
+  ds_i8_matmul_params pc = {DS_I8_SOFTMAX_ZP, sv->qp.zero_point, sc->qp.zero_point, 0, 0, sc->qp.qmin, sc->qp.qmax};
+  if (ds_i8_context_multiplier(sv->qp.scale, sc->qp.scale, &pc.multiplier, &pc.shift))
+    return ds_fail(err, "%s: scales give no representable multiplier", sc->name);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(scr->threads)
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++) {
+      int8_t *o = sc->codes + (size_t)b * T * HD + h * hd;
+      if (hmask[h] == 0.0f) {
+        /* A removed head outputs zero, exactly the zero point. */
+        for (int i = 0; i < T; i++) memset(o + (size_t)i * HD, sc->qp.zero_point, (size_t)hd);
+        continue;
+      }
+      ds_i8_att_context(&pc, T, hd, HD, sp->codes + ((size_t)b * H + h) * T * T, sv->codes + (size_t)b * T * HD + h * hd,
+                        (int32_t *)(void *)(scr->rows + (size_t)omp_get_thread_num() * scr->row_len), o);
+    }
+  dequant_into(&sc->qp, sc->codes, (long)B * T, HD, L->atto, HD, 0);
+  return 0;
+}
+
+int ds_qat_forward(ds_student *m, ds_err *err) {
+  ds_qat *q = m->qat;
+  const ds_student_shape *s = &m->shape;
+  const int B = m->B, T = m->T, N = B * T, C = s->dim, hd = s->head_dim, E = ds_student_emb_dim(s);
+  ds_acts *a = &m->a;
+  if (ds_qat_ensure_mem(q, s, B, T, err) || ds_qat_quantize_weights(q, m, err)) return -1;
+  struct ds_qat_scratch *scr = q->scr;
+  const ds_param_table *tb = &m->table;
+  /* Table indices of each weight tensor (the table's fixed order, model/student_layout.c). */
+  const int t_tok = 0, t_pos = 1, t_lnf = 2 + 12 * s->n_layers;
+  const int t_proj = t_lnf + 2, t_cls = t_lnf + (s->out_dim > 0 ? 4 : 2);
+  (void)tb;
+
+  if (embed_site(q, m, DS_QS_TOK, t_tok, m->ids, N, err) ||
+      embed_site(q, m, DS_QS_POS, t_pos, scr->pos_ids, N, err))
+    return -1;
+  /* x0 = tok + pos; the dequantized inputs go through a->encoded as scratch first. */
+  dequant_into(&q->site[DS_QS_TOK].qp, q->site[DS_QS_TOK].codes, N, C, a->encoded, C, 0);
+  dequant_into(&q->site[DS_QS_POS].qp, q->site[DS_QS_POS].codes, N, C, scr->xf, C, 0);
+  if (add_site(q, DS_QS_TOK, DS_QS_POS, DS_QS_X0, a->encoded, scr->xf, (long)N * C, a->encoded, err)) return -1;
+
+  int x_site = DS_QS_X0;
+  const float *x = a->encoded;
+  for (int l = 0; l < s->n_layers; l++) {
+    const ds_layer_params *P = &m->p.layer[l];
+    ds_layer_acts *L = &a->layer[l];
+    const int H = s->heads[l], HD = H * hd, F = s->ffn[l], t0 = 2 + 12 * l;
+#define SITE(k) ds_qat_layer_site(l, k)
+    layernorm_site(q, x_site, SITE(DS_QL_LN1), x, P->ln1_w, P->ln1_b, N, C, L->ln1_mean, L->ln1_rstd, L->ln1);
+    codes_to_floats(scr->xf, q->site[SITE(DS_QL_LN1)].codes, (long)N * C);
+    for (int k = 0; k < 3; k++)
+      if (fc_site(q, m, SITE(DS_QL_LN1), N, C, SITE(DS_QL_Q + k), t0 + 2, k * HD, HD, P->qkv_b + k * HD, L->qkv,
+                  3 * HD, k * HD, err))
+        return -1;
+    if (attention_sites(q, m, l, err)) return -1;
+    codes_to_floats(scr->xf, q->site[SITE(DS_QL_CTX)].codes, (long)N * HD);
+    if (fc_site(q, m, SITE(DS_QL_CTX), N, HD, SITE(DS_QL_ATTN_OUT), t0 + 4, 0, C, P->attn_out_b, L->attproj, C, 0,
+                err) ||
+        add_site(q, x_site, SITE(DS_QL_ATTN_OUT), SITE(DS_QL_MID), x, L->attproj, (long)N * C, L->resid_mid, err))
+      return -1;
+    layernorm_site(q, SITE(DS_QL_MID), SITE(DS_QL_LN2), L->resid_mid, P->ln2_w, P->ln2_b, N, C, L->ln2_mean,
+                   L->ln2_rstd, L->ln2);
+    codes_to_floats(scr->xf, q->site[SITE(DS_QL_LN2)].codes, (long)N * C);
+    if (fc_site(q, m, SITE(DS_QL_LN2), N, C, SITE(DS_QL_FC1), t0 + 8, 0, F, P->fc1_b, L->fch, F, 0, err)) return -1;
+    /* GELU through the runtime's lookup table; removed neurons output their zero point. */
+    ds_qat_site *sg = &q->site[SITE(DS_QL_GELU)], *sf = &q->site[SITE(DS_QL_FC1)];
+    ds_gelu_forward(sg->pre, L->fch, (long)N * F);
+    ds_unit_mask_apply(sg->pre, m->ffn_mask[l], N, F, 1);
+    ds_qat_site_prepare(q, SITE(DS_QL_GELU), sg->pre, (size_t)N * F);
+    int8_t lut[256];
+    if (ds_i8_gelu_lut_build(lut, &sf->qp, &sg->qp)) return ds_fail(err, "%s: bad quantization", sg->name);
+    ds_i8_lut_apply(lut, sf->codes, (size_t)N * F, sg->codes);
+    const float *fm = m->ffn_mask[l];
+#pragma omp parallel for schedule(static)
+    for (long n = 0; n < N; n++)
+      for (int f = 0; f < F; f++)
+        if (fm[f] == 0.0f) sg->codes[n * F + f] = (int8_t)sg->qp.zero_point;
+    dequant_into(&sg->qp, sg->codes, N, F, L->fch_gelu, F, 0);
+    codes_to_floats(scr->xf, sg->codes, (long)N * F);
+    if (fc_site(q, m, SITE(DS_QL_GELU), N, F, SITE(DS_QL_FC2), t0 + 10, 0, C, P->fc2_b, L->fcproj, C, 0, err) ||
+        add_site(q, SITE(DS_QL_MID), SITE(DS_QL_FC2), SITE(DS_QL_OUT), L->resid_mid, L->fcproj, (long)N * C,
+                 L->resid_out, err))
+      return -1;
+#undef SITE
+    x_site = ds_qat_layer_site(l, DS_QL_OUT);
+    x = L->resid_out;
+  }
+  const int f0 = ds_qat_final_site(s->n_layers, 0);
+  layernorm_site(q, x_site, f0 + DS_QF_LNF, x, m->p.lnf_w, m->p.lnf_b, N, C, a->lnf_mean, a->lnf_rstd, a->lnf);
+  ds_qat_site *sl = &q->site[f0 + DS_QF_LNF], *sp = &q->site[f0 + DS_QF_POOLED];
+  ds_qat_site_prepare(q, f0 + DS_QF_POOLED, NULL, 0);
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++) {
+    if (s->pooling == DS_POOL_CLS)
+      memcpy(sp->codes + (size_t)b * C, sl->codes + (size_t)b * T * C, (size_t)C);
+    else
+      ds_i8_pool_mean(sl->codes + (size_t)b * T * C, m->mask + (size_t)b * T, T, C, sp->qp.zero_point,
+                      sp->codes + (size_t)b * C);
+  }
+  dequant_into(&sp->qp, sp->codes, B, C, a->pooled, C, 0);
+  int emb_site = f0 + DS_QF_POOLED;
+  if (s->out_dim > 0) {
+    codes_to_floats(scr->xf, sp->codes, (long)B * C);
+    if (fc_site(q, m, emb_site, B, C, f0 + DS_QF_EMB, t_proj, 0, E, m->p.proj_b, a->emb, E, 0, err)) return -1;
+    emb_site = f0 + DS_QF_EMB;
+  }
+  if (s->n_classes > 0) {
+    codes_to_floats(scr->xf, q->site[emb_site].codes, (long)B * E);
+    if (fc_site(q, m, emb_site, B, E, f0 + DS_QF_LOGITS, t_cls, 0, s->n_classes, m->p.cls_b, a->logits,
+                s->n_classes, 0, err))
+      return -1;
+  }
+  if (q->update && q->cfg.learn_scales && !q->lsq_ready) ds_qat_lsq_init(q);
+  q->update = 0;
+  return 0;
+}

@@ -1,0 +1,373 @@
+/* The TFLite graph of an int8 model (export_tflite.h). Activation tensors carry the int8 model's
+ * names; intermediates add a suffix ("layers.0.ln1/var"). */
+#include "quant/export_tflite.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant/export_common.h"
+#include "quant/export_tflite_build.h"
+#include "quant/export_tflite_schema.h"
+
+typedef struct {
+  tfl_graph g;
+  const ds_i8_model *m;
+  int L;
+  int *act_t;        /* tensor of each activation, -1 until made */
+  int ids, mask_bias, pool_weights;
+  char name[160];
+} tw;
+
+static const char *nm(tw *w, const char *a, const char *suffix) {
+  if (snprintf(w->name, sizeof w->name, "%s%s", a, suffix) >= (int)sizeof w->name) w->name[sizeof w->name - 1] = 0;
+  return w->name;
+}
+
+/* ---- tensors ---- */
+
+static int act_shape(const tw *w, int a, int32_t *shape) {
+  const ds_i8_act *x = &w->m->acts[a];
+  switch (x->kind) {
+    case DS_I8_ACT_TOKENS: shape[0] = w->L, shape[1] = x->width; return 2;
+    case DS_I8_ACT_SCORES: shape[0] = x->width, shape[1] = w->L, shape[2] = w->L; return 3;
+    default: shape[0] = 1, shape[1] = x->width; return 2;
+  }
+}
+
+static int act(tw *w, int a) {
+  if (w->act_t[a] >= 0) return w->act_t[a];
+  const ds_i8_act *x = &w->m->acts[a];
+  int32_t shape[3];
+  const int nd = act_shape(w, a, shape);
+  w->act_t[a] = tfl_tensor_q(&w->g, x->name, TFL_INT8, nd, shape, x->q.scale * ds_export_fold_alpha(w->m, a),
+                             x->q.zero_point, NULL, 0);
+  return w->act_t[a];
+}
+
+static int t16(tw *w, const char *name, int nd, const int32_t *shape, float scale) {
+  return tfl_tensor_q(&w->g, name, TFL_INT16, nd, shape, scale, 0, NULL, 0);
+}
+
+static int const_i32(tw *w, const char *name, const int32_t *v, int n) {
+  const int32_t shape[] = {n};
+  return tfl_tensor_add(&w->g, name, TFL_INT32, 1, shape, 0, NULL, NULL, 0, v, sizeof(int32_t) * (size_t)n);
+}
+
+/* A constant int16 vector quantized symmetrically from floats (LayerNorm gamma and beta). */
+static int const_f16(tw *w, const char *name, const float *v, int n) {
+  float amax = 0.0f;
+  for (int i = 0; i < n; i++) amax = fmaxf(amax, fabsf(v[i]));
+  const float s = amax > 0.0f ? amax / 32767.0f : 1.0f;
+  int16_t *q = malloc(sizeof(int16_t) * (size_t)n);
+  if (!q) {
+    w->g.failed = 1;
+    return -1;
+  }
+  for (int i = 0; i < n; i++) q[i] = (int16_t)lrintf(v[i] / s);
+  const int32_t shape[] = {n};
+  const int t = tfl_tensor_q(&w->g, name, TFL_INT16, 1, shape, s, 0, q, sizeof(int16_t) * (size_t)n);
+  free(q);
+  return t;
+}
+
+/* ---- operators ---- */
+
+static void op1(tw *w, int builtin, int in, int out, const tfl_options *o) { tfl_op_add(&w->g, builtin, &in, 1, &out, 1, o); }
+
+static void op2(tw *w, int builtin, int a, int b, int out, const tfl_options *o) {
+  const int in[] = {a, b};
+  tfl_op_add(&w->g, builtin, in, 2, &out, 1, o);
+}
+
+static void reshape(tw *w, int in, const int32_t *shape, int nd, int out) {
+  tfl_options o = {.type = TFL_OPTIONS_RESHAPE, .n_new_shape = nd};
+  o.new_shape = malloc(sizeof(int32_t) * (size_t)nd);
+  if (!o.new_shape) {
+    w->g.failed = 1;
+    return;
+  }
+  memcpy(o.new_shape, shape, sizeof(int32_t) * (size_t)nd);
+  op2(w, TFL_OP_RESHAPE, in, const_i32(w, nm(w, w->g.tensors[out].name, "/shape"), shape, nd), out, &o);
+}
+
+static void transpose(tw *w, int in, const int32_t *perm, int out) {
+  const tfl_options o = {.type = TFL_OPTIONS_TRANSPOSE};
+  op2(w, TFL_OP_TRANSPOSE, in, const_i32(w, nm(w, w->g.tensors[out].name, "/perm"), perm, 3), out, &o);
+}
+
+static void add(tw *w, int a, int b, int out) {
+  const tfl_options o = {.type = TFL_OPTIONS_ADD};
+  op2(w, TFL_OP_ADD, a, b, out, &o);
+}
+
+static void mul(tw *w, int a, int b, int out) {
+  const tfl_options o = {.type = TFL_OPTIONS_MUL};
+  op2(w, TFL_OP_MUL, a, b, out, &o);
+}
+
+static void quantize(tw *w, int in, int out) { op1(w, TFL_OP_QUANTIZE, in, out, NULL); }
+
+/* Activation a [L, H*hd] as heads [H, L, hd] on its own grid. */
+static int heads(tw *w, int a, int H, int hd, const char *suffix) {
+  const ds_i8_act *x = &w->m->acts[a];
+  const float s = x->q.scale * ds_export_fold_alpha(w->m, a);
+  const int32_t s3[] = {w->L, H, hd}, sh[] = {H, w->L, hd}, perm[] = {1, 0, 2};
+  const int r = tfl_tensor_q(&w->g, nm(w, x->name, "/heads_r"), TFL_INT8, 3, s3, s, x->q.zero_point, NULL, 0);
+  reshape(w, act(w, a), s3, 3, r);
+  const int t = tfl_tensor_q(&w->g, nm(w, x->name, suffix), TFL_INT8, 3, sh, s, x->q.zero_point, NULL, 0);
+  transpose(w, r, perm, t);
+  return t;
+}
+
+/* ---- the student's ops ---- */
+
+static int op_table(tw *w, const ds_i8_op *op, ds_err *err) {
+  const ds_i8_weight *wt = &w->m->weights[op->weight];
+  const ds_i8_act *out = &w->m->acts[op->out];
+  const int rows = ds_export_table_rows(w->m, op);
+  int8_t *tab = malloc((size_t)rows * wt->cols);
+  int n = 0;
+  if (!tab) return ds_export_fail(err, "tflite export: out of memory for '%s'", wt->name);
+  if (ds_export_table(w->m, op, tab, &n, err)) {
+    free(tab);
+    return -1;
+  }
+  const int32_t shape[] = {rows, wt->cols};
+  const int t = tfl_tensor_q(&w->g, wt->name, TFL_INT8, 2, shape, out->q.scale, out->q.zero_point, tab,
+                             (size_t)rows * wt->cols);
+  free(tab);
+  if (op->kind == DS_I8_OP_POS_EMBED) {
+    w->act_t[op->out] = t; /* the first max_len positions, a constant */
+    return 0;
+  }
+  const tfl_options o = {.type = TFL_OPTIONS_GATHER, .i = {0, 0}};
+  op2(w, TFL_OP_GATHER, t, w->ids, act(w, op->out), &o);
+  return 0;
+}
+
+static int op_fc(tw *w, const ds_i8_op *op, ds_err *err) {
+  const ds_i8_weight *wt = &w->m->weights[op->weight];
+  const float alpha = ds_export_fold_alpha(w->m, op->out), s_in = w->m->acts[op->in[0]].q.scale;
+  float *ws = malloc(sizeof(float) * wt->rows), *bs = malloc(sizeof(float) * wt->rows);
+  int64_t *zeros = calloc((size_t)wt->rows, sizeof(int64_t));
+  if (!ws || !bs || !zeros) {
+    free(ws), free(bs), free(zeros);
+    return ds_export_fail(err, "tflite export: out of memory for '%s'", wt->name);
+  }
+  for (int r = 0; r < wt->rows; r++) {
+    ws[r] = wt->scale[r] * alpha;
+    bs[r] = (s_in * wt->scale[r]) * alpha;
+  }
+  const int32_t wshape[] = {wt->rows, wt->cols}, bshape[] = {wt->rows};
+  const int wt_t = tfl_tensor_add(&w->g, wt->name, TFL_INT8, 2, wshape, wt->rows, ws, zeros, 0, wt->data,
+                                  (size_t)wt->rows * wt->cols);
+  const int b_t = tfl_tensor_add(&w->g, nm(w, wt->name, "/bias"), TFL_INT32, 1, bshape, wt->rows, bs, zeros, 0,
+                                 wt->bias, sizeof(int32_t) * (size_t)wt->rows);
+  free(ws), free(bs), free(zeros);
+  const int in[] = {act(w, op->in[0]), wt_t, b_t}, out = act(w, op->out);
+  const tfl_options o = {.type = TFL_OPTIONS_FULLY_CONNECTED};
+  tfl_op_add(&w->g, TFL_OP_FULLY_CONNECTED, in, 3, &out, 1, &o);
+  return 0;
+}
+
+/* LayerNorm in 16-bit builtins. Ranges come from the input grid alone (no calibration): with the
+ * input spanning R = 255 steps of s, |x - mean| <= R, the variance <= R^2/4, and the variance is
+ * floored at s^2/2 (a row flatter than that is all one code: its normalized value is 0 anyway). */
+static void op_layernorm(tw *w, const ds_i8_op *op) {
+  const ds_i8_act *x = &w->m->acts[op->in[0]], *y = &w->m->acts[op->out];
+  const int C = x->width;
+  int32_t sh[3], col[2];
+  act_shape(w, op->in[0], sh);
+  col[0] = sh[0], col[1] = 1;
+  const float s = x->q.scale, R = s * (float)(x->q.qmax - x->q.qmin);
+  const char *X = y->name;
+  const int x16 = t16(w, nm(w, X, "/x16"), 2, sh, s);
+  quantize(w, act(w, op->in[0]), x16);
+  const int32_t axis = -1;
+  const tfl_options keep = {.type = TFL_OPTIONS_REDUCER, .i = {1}};
+  const int mean = t16(w, nm(w, X, "/mean"), 2, col, R / 32767.0f);
+  op2(w, TFL_OP_MEAN, x16, const_i32(w, nm(w, X, "/axis"), &axis, 1), mean, &keep);
+  const int d = t16(w, nm(w, X, "/centered"), 2, sh, R / 32767.0f);
+  const tfl_options so = {.type = TFL_OPTIONS_SUB};
+  op2(w, TFL_OP_SUB, x16, mean, d, &so);
+  const int d2 = t16(w, nm(w, X, "/squared"), 2, sh, R * R / 32767.0f);
+  mul(w, d, d, d2);
+  const int var = t16(w, nm(w, X, "/var"), 2, col, R * R / 4.0f / 32767.0f);
+  op2(w, TFL_OP_MEAN, d2, const_i32(w, nm(w, X, "/axis2"), &axis, 1), var, &keep);
+  const float rmax = sqrtf(2.0f) / s; /* 1 / sqrt(var floor) */
+  const int rstd = t16(w, nm(w, X, "/rstd"), 2, col, rmax / 32767.0f);
+  op1(w, TFL_OP_RSQRT, var, rstd, NULL);
+  const float nmax = sqrtf((float)C);
+  const int nrm = t16(w, nm(w, X, "/normalized"), 2, sh, nmax / 32767.0f);
+  mul(w, d, rstd, nrm);
+  float gmax = 0.0f;
+  for (int c = 0; c < C; c++) gmax = fmaxf(gmax, fabsf(op->gamma[c]));
+  const int gamma = const_f16(w, nm(w, X, ".weight"), op->gamma, C);
+  const int scaled = t16(w, nm(w, X, "/scaled"), 2, sh, fmaxf(nmax * gmax, 1e-6f) / 32767.0f);
+  mul(w, nrm, gamma, scaled);
+  const int beta = const_f16(w, nm(w, X, ".bias"), op->beta, C);
+  float lo, hi;
+  ds_export_act_range(y, &lo, &hi);
+  const int y16 = t16(w, nm(w, X, "/y16"), 2, sh, fmaxf(fabsf(lo), fabsf(hi)) / 32767.0f);
+  add(w, scaled, beta, y16);
+  quantize(w, y16, act(w, op->out));
+}
+
+static void op_scores(tw *w, const ds_i8_op *op) {
+  const int q = heads(w, op->in[0], op->heads, op->head_dim, "/heads");
+  const int k = heads(w, op->in[1], op->heads, op->head_dim, "/heads");
+  const tfl_options o = {.type = TFL_OPTIONS_BATCH_MATMUL, .i = {0, 1}};
+  op2(w, TFL_OP_BATCH_MATMUL, q, k, act(w, op->out), &o);
+}
+
+/* Softmax over keys: scores to 16 bits (exactly), plus the mask bias, int16 SOFTMAX, then the
+ * int8 probability grid (1/256, -128). */
+static void op_softmax(tw *w, const ds_i8_op *op) {
+  const char *P = w->m->acts[op->out].name;
+  int32_t sh[3];
+  act_shape(w, op->out, sh);
+  const float s16 = ds_export_masked_scale(w->m, op);
+  const int sc16 = t16(w, nm(w, P, "/scores16"), 3, sh, s16);
+  quantize(w, act(w, op->in[0]), sc16);
+  const int masked = t16(w, nm(w, P, "/masked"), 3, sh, s16);
+  add(w, sc16, w->mask_bias, masked);
+  const int p16 = t16(w, nm(w, P, "/p16"), 3, sh, 1.0f / 32768.0f);
+  const tfl_options o = {.type = TFL_OPTIONS_SOFTMAX, .f = 1.0f};
+  op1(w, TFL_OP_SOFTMAX, masked, p16, &o);
+  quantize(w, p16, act(w, op->out));
+}
+
+static void op_context(tw *w, const ds_i8_op *op) {
+  const ds_i8_act *c = &w->m->acts[op->out];
+  const int v = heads(w, op->in[1], op->heads, op->head_dim, "/heads");
+  const int32_t sh[] = {op->heads, w->L, op->head_dim}, st[] = {w->L, op->heads, op->head_dim};
+  const int32_t flat[] = {w->L, op->heads * op->head_dim}, perm[] = {1, 0, 2};
+  const int ch = tfl_tensor_q(&w->g, nm(w, c->name, "/heads"), TFL_INT8, 3, sh, c->q.scale, c->q.zero_point, NULL, 0);
+  const tfl_options o = {.type = TFL_OPTIONS_BATCH_MATMUL, .i = {0, 0}};
+  op2(w, TFL_OP_BATCH_MATMUL, act(w, op->in[0]), v, ch, &o);
+  const int ct = tfl_tensor_q(&w->g, nm(w, c->name, "/heads_t"), TFL_INT8, 3, st, c->q.scale, c->q.zero_point, NULL, 0);
+  transpose(w, ch, perm, ct);
+  reshape(w, ct, flat, 2, act(w, op->out));
+}
+
+static void op_pool(tw *w, const ds_i8_op *op) {
+  const ds_i8_act *x = &w->m->acts[op->in[0]], *y = &w->m->acts[op->out];
+  if (op->kind == DS_I8_OP_POOL_CLS) {
+    const int32_t zero = 0;
+    const int idx = const_i32(w, nm(w, y->name, "/index"), &zero, 1);
+    const tfl_options o = {.type = TFL_OPTIONS_GATHER, .i = {0, 0}};
+    op2(w, TFL_OP_GATHER, act(w, op->in[0]), idx, act(w, op->out), &o);
+    return;
+  }
+  int32_t sh[3];
+  act_shape(w, op->in[0], sh);
+  const int x16 = t16(w, nm(w, y->name, "/x16"), 2, sh, x->q.scale);
+  quantize(w, act(w, op->in[0]), x16);
+  float lo, hi;
+  ds_export_act_range(y, &lo, &hi);
+  const int32_t osh[] = {1, y->width};
+  const int p16 = t16(w, nm(w, y->name, "/p16"), 2, osh, fmaxf(fabsf(lo), fabsf(hi)) / 32767.0f);
+  const tfl_options o = {.type = TFL_OPTIONS_BATCH_MATMUL, .i = {0, 0}};
+  op2(w, TFL_OP_BATCH_MATMUL, w->pool_weights, x16, p16, &o);
+  quantize(w, p16, act(w, op->out));
+}
+
+static void op_simple(tw *w, const ds_i8_op *op) {
+  if (op->kind == DS_I8_OP_ADD) {
+    add(w, act(w, op->in[0]), act(w, op->in[1]), act(w, op->out));
+  } else {
+    const tfl_options o = {.type = TFL_OPTIONS_GELU, .i = {1}};
+    op1(w, TFL_OP_GELU, act(w, op->in[0]), act(w, op->out), &o);
+  }
+}
+
+/* ---- inputs ---- */
+
+static void write_inputs(tw *w) {
+  const int32_t in_shape[] = {1, w->L}, flat[] = {w->L}, row[] = {1, w->L};
+  /* Ids are int16 when the vocabulary fits (Vela runs GATHER on the Ethos-U only with 16-bit
+   * indices; converting int32 inside the graph would need a CAST it leaves on the CPU), else int32. */
+  const int ids_type = w->m->n_ids <= 32767 ? TFL_INT16 : TFL_INT32;
+  /* Ids carry a unit quantization only because Vela wants one on every tensor a RESHAPE touches. */
+  const int ids_in = tfl_tensor_q(&w->g, "input_ids", ids_type, 2, in_shape, 1.0f, 0, NULL, 0);
+  const float D = ds_export_mask_depth(w->m);
+  const int mask_in = tfl_tensor_q(&w->g, "attention_mask", TFL_INT8, 2, in_shape, D, 1, NULL, 0);
+  w->g.inputs[0] = ids_in;
+  w->g.inputs[1] = mask_in;
+  w->g.n_inputs = 2;
+  w->ids = tfl_tensor_q(&w->g, "ids", ids_type, 1, flat, 1.0f, 0, NULL, 0);
+  reshape(w, ids_in, flat, 1, w->ids);
+  /* 16384 steps for D: the bias values -D and 0 are exact. */
+  w->mask_bias = t16(w, "mask_bias", 2, row, D / 16384.0f);
+  quantize(w, mask_in, w->mask_bias);
+  w->pool_weights = t16(w, "pool_weights", 2, row, 1.0f / 32768.0f);
+  const tfl_options o = {.type = TFL_OPTIONS_SOFTMAX, .f = 1.0f};
+  op1(w, TFL_OP_SOFTMAX, w->mask_bias, w->pool_weights, &o);
+}
+
+int ds_tflite_export_buffer(const ds_i8_model *m, unsigned char **data, size_t *size, ds_err *err) {
+  *data = NULL;
+  *size = 0;
+  if (ds_export_check_model(m, err)) return -1;
+  tw w;
+  memset(&w, 0, sizeof w);
+  tfl_graph_init(&w.g);
+  w.m = m;
+  w.L = m->max_len;
+  w.act_t = malloc(sizeof(int) * (size_t)m->n_acts);
+  if (!w.act_t) {
+    tfl_graph_free(&w.g);
+    return ds_export_fail(err, "tflite export: out of memory");
+  }
+  for (int a = 0; a < m->n_acts; a++) w.act_t[a] = -1;
+  write_inputs(&w);
+  int rc = 0;
+  for (int i = 0; rc == 0 && i < m->n_ops; i++) {
+    const ds_i8_op *op = &m->ops[i];
+    switch (op->kind) {
+      case DS_I8_OP_EMBED:
+      case DS_I8_OP_POS_EMBED: rc = op_table(&w, op, err); break;
+      case DS_I8_OP_FC: rc = op_fc(&w, op, err); break;
+      case DS_I8_OP_LAYERNORM: op_layernorm(&w, op); break;
+      case DS_I8_OP_ATT_SCORES: op_scores(&w, op); break;
+      case DS_I8_OP_SOFTMAX: op_softmax(&w, op); break;
+      case DS_I8_OP_ATT_CONTEXT: op_context(&w, op); break;
+      case DS_I8_OP_POOL_MEAN:
+      case DS_I8_OP_POOL_CLS: op_pool(&w, op); break;
+      default: op_simple(&w, op); break;
+    }
+  }
+  if (rc == 0) {
+    w.g.outputs[0] = act(&w, m->emb_act);
+    w.g.n_outputs = 1;
+    if (m->logits_act >= 0) w.g.outputs[w.g.n_outputs++] = act(&w, m->logits_act);
+    /* The outputs are looked up by name: "emb" and "logits" whatever the activations are called. */
+    if (!w.g.failed) {
+      snprintf(w.g.tensors[w.g.outputs[0]].name, sizeof w.g.tensors[0].name, "emb");
+      if (m->logits_act >= 0) snprintf(w.g.tensors[w.g.outputs[1]].name, sizeof w.g.tensors[0].name, "logits");
+    }
+    rc = tfl_graph_serialize(&w.g, "distill int8 student", data, size, err);
+  }
+  free(w.act_t);
+  tfl_graph_free(&w.g);
+  return rc;
+}
+
+int ds_tflite_export(const ds_i8_model *m, const char *path, ds_err *err) {
+  unsigned char *data;
+  size_t size;
+  if (ds_tflite_export_buffer(m, &data, &size, err)) return -1;
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "wb");
+  int ok = f && fwrite(data, 1, size, f) == size;
+  if (f && fclose(f)) ok = 0;
+  free(data);
+  if (!ok || rename(tmp, path)) {
+    remove(tmp);
+    return ds_export_fail(err, "%s: cannot write the TFLite model", path);
+  }
+  return 0;
+}
