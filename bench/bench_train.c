@@ -8,8 +8,9 @@
  * The student is SPEC.md's with out_dim = teacher and a classifier over the teacher's classes; losses and
  * optimizer use the SPEC defaults (kd 1.0 at T 2, cosine embedding 1.0, clip 1.0, AdamW lr 1e-3 wd 0.01).
  * Prints one `key value` line each: samples_per_sec (median step), step_ms, gflop_per_step (matmul FLOPs
- * of forward + backward, 3x the forward's), gflops, maxrss_kb, and with --phases the median milliseconds
- * of forward, loss, backward and optimizer. */
+ * of forward + backward, 3x the forward's), gflops, maxrss_kb, cpu_ms (CPU time per step, all threads) and
+ * cpu_per_wall (near the thread count when no other process took the cores), and with --phases the median
+ * milliseconds of forward, loss, backward and optimizer. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,12 @@ static int cmp_double(const void *a, const void *b) {
 static double median(double *x, int n) {
   qsort(x, n, sizeof(double), cmp_double);
   return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static int parse_opts(bench_opts *o, int argc, char **argv) {
@@ -136,9 +143,13 @@ int main(int argc, char **argv) {
   ds_adamw_params hp = ds_adamw_default_params();
   hp.lr = cfg.train.lr;
   hp.weight_decay = cfg.train.weight_decay;
-  double loss = 0.0;
+  double loss = 0.0, cpu0 = 0.0, wall0 = 0.0;
   for (int it = 0; it < o.warmup + o.steps; it++) {
     const ds_batch *b = &batches[it % n_batches];
+    if (it == o.warmup) {
+      cpu0 = cpu_seconds();
+      wall0 = omp_get_wtime();
+    }
     const double t0 = omp_get_wtime();
     if (ds_student_forward(&m, b->ids, b->mask, o.batch, b->len, &err)) {
       fprintf(stderr, "bench_train: %s\n", err.msg);
@@ -163,6 +174,7 @@ int main(int argc, char **argv) {
       t_ph[3][s] = t4 - t3;
     }
   }
+  const double cpu = (cpu_seconds() - cpu0) / o.steps, wall = (omp_get_wtime() - wall0) / o.steps;
   const double step = median(t_step, o.steps), flops = 3.0 * forward_flops(&shape, o.batch, o.len);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -173,6 +185,9 @@ int main(int argc, char **argv) {
   printf("gflop_per_step %.4f\n", flops * 1e-9);
   printf("gflops %.2f\n", flops / step * 1e-9);
   printf("maxrss_kb %ld\n", ru.ru_maxrss);
+  /* CPU seconds per step over wall seconds per step: about the thread count when the cores were ours. */
+  printf("cpu_ms %.3f\n", 1e3 * cpu);
+  printf("cpu_per_wall %.2f\n", cpu / wall);
   if (o.phases) {
     static const char *names[4] = {"forward", "loss", "backward", "optimizer"};
     for (int k = 0; k < 4; k++) printf("%s_ms %.3f\n", names[k], 1e3 * median(t_ph[k], o.steps));

@@ -9,7 +9,8 @@ attention as batched matmuls (torch 1.13 has no fused scaled_dot_product_attenti
 
   /usr/bin/python3 bench/speed_torch.py --teacher T.h5 --dim 128 --layers 2 [--threads 2] [--steps 20]
 
-Prints `key value` lines like bench_train: samples_per_sec (median step), step_ms, maxrss_kb.
+Prints `key value` lines like bench_train: samples_per_sec (median step), step_ms, maxrss_kb, cpu_ms (CPU time
+per step, all threads), cpu_per_wall.
 """
 import argparse
 import math
@@ -96,7 +97,10 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
     Temp = 2.0
     times = []
+    cpu0 = wall0 = 0.0
     for it in range(a.warmup + a.steps):
+        if it == a.warmup:
+            cpu0, wall0 = time.process_time(), time.perf_counter()
         r = slice((it % 4) * a.batch, (it % 4 + 1) * a.batch)
         t0 = time.perf_counter()
         emb, logits = model(ids[r], mask[r])
@@ -109,12 +113,16 @@ def main():
         opt.step()
         if it >= a.warmup:
             times.append(time.perf_counter() - t0)
+    cpu = (time.process_time() - cpu0) / a.steps
+    wall = (time.perf_counter() - wall0) / a.steps
     step = statistics.median(times)
     print("params %d" % sum(p.numel() for p in model.parameters()))
     print("loss %.6f" % float(loss))
     print("samples_per_sec %.1f" % (a.batch / step))
     print("step_ms %.3f" % (1e3 * step))
     print("maxrss_kb %d" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print("cpu_ms %.3f" % (1e3 * cpu))
+    print("cpu_per_wall %.2f" % (cpu / wall))
 
 
 if __name__ == "__main__":

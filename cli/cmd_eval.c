@@ -13,9 +13,10 @@ static const char *eval_help =
     "usage: distill eval --checkpoint C.ckpt --teacher V.h5 [--int8] [--json] [--batch-size N]\n"
     "\n"
     "Runs the student of C.ckpt on every row of V.h5 and prints one JSON object: n, loss, cos, top1, kl, mse\n"
-    "(those the teacher's targets allow). --int8 runs the integer-only int8 model instead: the one a QAT\n"
-    "checkpoint's quantization state gives, or C itself when it is a native model (distill export --format\n"
-    "native). Without --int8 a QAT checkpoint runs its fake-quant forward pass.\n";
+    "(those the teacher's targets allow), label_acc (against V's labels) and knn10 (kNN@10 overlap with the\n"
+    "teacher's embeddings over those rows, up to 20,000 rows). --int8 runs the integer-only\n"
+    "int8 model instead: the one a QAT checkpoint's quantization state gives, or C itself when it is a native\n"
+    "model (distill export --format native). Without --int8 a QAT checkpoint runs its fake-quant forward pass.\n";
 
 static void json_field(int *first, const char *key, double v) {
   if (!isfinite(v)) return;
@@ -31,6 +32,8 @@ static void print_metrics(const ds_eval_metrics *m) {
   json_field(&first, "top1", m->top1);
   json_field(&first, "kl", m->kl);
   json_field(&first, "mse", m->mse);
+  json_field(&first, "label_acc", m->label_acc);
+  json_field(&first, "knn10", m->knn10);
   printf("}\n");
 }
 

@@ -7,6 +7,15 @@
 
 #include <stdint.h>
 
+/* C (M, N) = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or X^T as trans_x says: op(A) is (M, K)
+ * (A stored (M, K) with row stride lda, or (K, M) when transposed), op(B) is (K, N). beta == 0: C is not
+ * read. Single-threaded; callers split the rows across their threads. An AVX-512 kernel where the CPU has
+ * it, else OpenBLAS (model/ops_gemm.c says why). */
+void ds_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc);
+void ds_sgemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc);
+
 /* out = inp @ w^T + bias.  out (N, OC), inp (N, IC), w (OC, IC), bias (OC) or NULL */
 void ds_linear_forward(float *out, const float *inp, const float *w, const float *bias, int N, int IC, int OC);
 void ds_linear_forward_naive(float *out, const float *inp, const float *w, const float *bias, int N, int IC,

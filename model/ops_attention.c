@@ -1,23 +1,28 @@
 /* Scaled dot-product attention over the packed qkv tensor, one (batch, head) pair per task, as small GEMMs.
  * Padding keys are excluded by the mask; a query row with no valid key yields zeros rather than NaN. */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 #include "model/ops.h"
+#include "model/ops_simd.h"
 
-/* In place over one row of scores; masked keys get exactly 0, an all-masked row is all zeros. */
-static void softmax_masked_row(float *p, const uint8_t *key_mask, int T) {
+/* In place over one row of scores; masked keys get exactly 0, an all-masked row is all zeros. The simd
+ * reductions let the compiler vectorise max and sum (a fixed lane order on a given machine). */
+static inline void softmax_masked_row(float *restrict p, const uint8_t *restrict key_mask, int T) {
   float maxv = -INFINITY;
-  for (int s = 0; s < T; s++)
-    if (key_mask[s] && p[s] > maxv) maxv = p[s];
+#pragma omp simd reduction(max : maxv)
+  for (int s = 0; s < T; s++) {
+    const float v = key_mask[s] ? p[s] : -INFINITY;
+    maxv = v > maxv ? v : maxv;
+  }
   if (maxv == -INFINITY) {
     memset(p, 0, sizeof(float) * T);
     return;
   }
   float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
   for (int s = 0; s < T; s++) {
-    p[s] = key_mask[s] ? expf(p[s] - maxv) : 0.0f;
+    p[s] = key_mask[s] ? ds_exp_vec(p[s] - maxv) : 0.0f;
     sum += p[s];
   }
   const float inv = 1.0f / sum;
@@ -26,15 +31,13 @@ static void softmax_masked_row(float *p, const uint8_t *key_mask, int T) {
 
 /* One (batch, head) pair: S = scale Q K^T, softmax over valid keys, O = P V. Q, K and V of the head are
  * strided views into the packed qkv rows, so sgemm reads them in place (lda = 3*H*hd): no gather copies. */
-static void attention_head_forward(float *out, float *probs, const float *qkv, const uint8_t *key_mask, int T,
+DS_VEC_CLONES static void attention_head_forward(float *out, float *probs, const float *qkv, const uint8_t *key_mask, int T,
                                    int H, int hd, int h) {
   const int HD = H * hd, stride = 3 * HD;
   const float *q = qkv + h * hd, *k = qkv + HD + h * hd, *v = qkv + 2 * HD + h * hd;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f / sqrtf((float)hd), q, stride, k, stride,
-              0.0f, probs, T);
+  ds_sgemm(0, 1, T, T, hd, 1.0f / sqrtf((float)hd), q, stride, k, stride, 0.0f, probs, T);
   for (int t = 0; t < T; t++) softmax_masked_row(probs + (long)t * T, key_mask, T);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, probs, T, v, stride, 0.0f, out + h * hd,
-              HD);
+  ds_sgemm(0, 0, T, hd, T, 1.0f, probs, T, v, stride, 0.0f, out + h * hd, HD);
 }
 
 void ds_attention_forward(float *out, float *probs, const float *qkv, const uint8_t *mask, int B, int T, int H,
@@ -81,24 +84,25 @@ void ds_attention_forward_naive(float *out, float *probs, const float *qkv, cons
 
 /* One (batch, head) pair, four small GEMMs around the softmax backward:
  * dP = dO V^T, dV += P^T dO, dS = P (dP - rowsum(P dP)) scale, dQ += dS K, dK += dS^T Q. */
-static void attention_head_backward(float *dqkv, float *dp, const float *dout, const float *qkv, const float *probs,
+DS_VEC_CLONES static void attention_head_backward(float *dqkv, float *dp, const float *dout, const float *qkv, const float *probs,
                                     int T, int H, int hd, int h) {
   const int HD = H * hd, stride = 3 * HD;
   const float scale = 1.0f / sqrtf((float)hd);
   const float *q = qkv + h * hd, *k = qkv + HD + h * hd, *v = qkv + 2 * HD + h * hd, *dO = dout + h * hd;
   float *dq = dqkv + h * hd, *dk = dqkv + HD + h * hd, *dv = dqkv + 2 * HD + h * hd;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dO, HD, v, stride, 0.0f, dp, T);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, probs, T, dO, HD, 1.0f, dv, stride);
+  ds_sgemm(0, 1, T, T, hd, 1.0f, dO, HD, v, stride, 0.0f, dp, T);
+  ds_sgemm(1, 0, T, hd, T, 1.0f, probs, T, dO, HD, 1.0f, dv, stride);
   /* Masked keys have P = 0 and so get dS = 0. */
   for (int t = 0; t < T; t++) {
     const float *p = probs + (long)t * T;
     float *d = dp + (long)t * T;
     float pdp = 0.0f;
+#pragma omp simd reduction(+ : pdp)
     for (int s = 0; s < T; s++) pdp += p[s] * d[s];
     for (int s = 0; s < T; s++) d[s] = p[s] * (d[s] - pdp) * scale;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, dp, T, k, stride, 1.0f, dq, stride);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, dp, T, q, stride, 1.0f, dk, stride);
+  ds_sgemm(0, 0, T, hd, T, 1.0f, dp, T, k, stride, 1.0f, dq, stride);
+  ds_sgemm(1, 0, T, hd, T, 1.0f, dp, T, q, stride, 1.0f, dk, stride);
 }
 
 void ds_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,

@@ -1,59 +1,50 @@
 /* Embedding lookup, pooling, GELU, residual adds and unit masks: the memory-bound layers. */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "model/ops.h"
+#include "model/ops_simd.h"
 
 #define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
 
-/* The GELU loops below clamp before they multiply; under GCC's default -ftrapping-math it will not turn those
- * branches into selects, so the loops stayed scalar. Nothing here reads floating-point exception flags. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
+/* tanh(u) = 1 - 2 / (e^{2u} + 1): saturates to exactly +-1 at the clamps of ds_exp_vec. glibc's scalar expf
+ * (and tanhf before it) dominated the GELU passes. */
+static inline float tanh_vec(float u) { return 1.0f - 2.0f / (ds_exp_vec(2.0f * u) + 1.0f); }
 
-/* e^x for x in about [-87, 88] (clamped there), in plain arithmetic the compiler vectorises: x = n ln2 + r with
- * |r| <= ln2/2, e^r by its Taylor series to r^7 (relative error < 3e-9, below float's 6e-8), times 2^n built in
- * the exponent bits. glibc's scalar expf (and tanhf before it) dominated the GELU passes. */
-static inline float exp_vec(float x) {
-  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  /* Round to nearest by adding and removing 1.5 * 2^23 (SSE2 has no vector round instruction). */
-  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f; /* ln2 split: exact n * hi */
-  float p = 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  union {
-    int32_t i;
-    float f;
-  } scale = {.i = ((int32_t)n + 127) << 23};
-  return p * scale.f;
-}
-
-/* tanh(u) = 1 - 2 / (e^{2u} + 1): saturates to exactly +-1 at the clamps of exp_vec. */
-static inline float tanh_vec(float u) { return 1.0f - 2.0f / (exp_vec(2.0f * u) + 1.0f); }
-
-void ds_gelu_forward(float *out, const float *inp, long n) {
-#pragma omp parallel for simd schedule(static)
-  for (long i = 0; i < n; i++) {
+DS_VEC_CLONES static void gelu_forward_range(float *restrict out, const float *restrict inp, long i0, long i1) {
+  for (long i = i0; i < i1; i++) {
     const float x = inp[i];
     out[i] = 0.5f * x * (1.0f + tanh_vec(GELU_K * (x + 0.044715f * x * x * x)));
   }
 }
 
-void ds_gelu_backward(float *dinp, const float *inp, const float *dout, long n) {
-#pragma omp parallel for simd schedule(static)
-  for (long i = 0; i < n; i++) {
+DS_VEC_CLONES static void gelu_backward_range(float *restrict dinp, const float *restrict inp,
+                                              const float *restrict dout, long i0, long i1) {
+  for (long i = i0; i < i1; i++) {
     const float x = inp[i];
     const float th = tanh_vec(GELU_K * (x + 0.044715f * x * x * x));
     const float sech2 = 1.0f - th * th;
     const float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
     dinp[i] += grad * dout[i];
+  }
+}
+
+void ds_gelu_forward(float *out, const float *inp, long n) {
+#pragma omp parallel
+  {
+    long i0, i1;
+    ds_thread_range(n, omp_get_thread_num(), omp_get_num_threads(), &i0, &i1);
+    gelu_forward_range(out, inp, i0, i1);
+  }
+}
+
+void ds_gelu_backward(float *dinp, const float *inp, const float *dout, long n) {
+#pragma omp parallel
+  {
+    long i0, i1;
+    ds_thread_range(n, omp_get_thread_num(), omp_get_num_threads(), &i0, &i1);
+    gelu_backward_range(dinp, inp, dout, i0, i1);
   }
 }
 

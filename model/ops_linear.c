@@ -1,8 +1,7 @@
-/* Linear layers through OpenBLAS sgemm, with a plain-loop reference twin.
- * OpenBLAS runs single-threaded (see ds_student_init); the OpenMP threads each take a slice of rows
- * (or of output channels for the weight gradient), so one thread pool serves the whole step and
- * no pool spins while the other works. */
-#include <cblas.h>
+/* Linear layers through ds_sgemm (model/ops_gemm.c: AVX-512 or OpenBLAS), with a plain-loop reference twin.
+ * The GEMM runs single-threaded (OpenBLAS too, see ds_student_init); the OpenMP threads each take a slice of
+ * rows (or of output channels for the weight gradient), so one thread pool serves the whole step and no pool
+ * spins while the other works. */
 #include <omp.h>
 #include <string.h>
 
@@ -13,6 +12,14 @@ static void thread_range(int n, int t, int nt, int *begin, int *end) {
 }
 
 #include "model/ops.h"
+#include "model/ops_simd.h"
+
+DS_VEC_CLONES static void add_bias_rows(float *restrict out, const float *restrict bias, int n0, int n1, int OC) {
+  for (int n = n0; n < n1; n++) {
+    float *o = out + (long)n * OC;
+    for (int c = 0; c < OC; c++) o[c] += bias[c];
+  }
+}
 
 /* Bias added by each thread to its own rows right after its sgemm: same arithmetic as a separate pass, but
  * no second fork/join, and the rows are the ones this thread just wrote. */
@@ -22,13 +29,8 @@ void ds_linear_forward(float *out, const float *inp, const float *w, const float
     int n0, n1;
     thread_range(N, omp_get_thread_num(), omp_get_num_threads(), &n0, &n1);
     if (n1 > n0) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n1 - n0, OC, IC, 1.0f, inp + (long)n0 * IC, IC, w, IC,
-                  0.0f, out + (long)n0 * OC, OC);
-      if (bias)
-        for (int n = n0; n < n1; n++) {
-          float *o = out + (long)n * OC;
-          for (int c = 0; c < OC; c++) o[c] += bias[c];
-        }
+      ds_sgemm(0, 1, n1 - n0, OC, IC, 1.0f, inp + (long)n0 * IC, IC, w, IC, 0.0f, out + (long)n0 * OC, OC);
+      if (bias) add_bias_rows(out, bias, n0, n1, OC);
     }
   }
 }
@@ -48,7 +50,7 @@ void ds_linear_forward_naive(float *out, const float *inp, const float *w, const
 /* Column sums of dout (N, OC) over columns [c0, c1), rows added in order into a small block of accumulators:
  * reads dout row by row (a plain column loop strides through memory and cost more than the sgemm beside
  * it), and every column is still summed in row order, so the result ignores the thread count. */
-static void bias_backward(float *dbias, const float *dout, int N, int OC, int c0, int c1) {
+DS_VEC_CLONES static void bias_backward(float *restrict dbias, const float *restrict dout, int N, int OC, int c0, int c1) {
   for (int b0 = c0; b0 < c1; b0 += BIAS_BLOCK) {
     const int w = c1 - b0 < BIAS_BLOCK ? c1 - b0 : BIAS_BLOCK;
     float acc[BIAS_BLOCK] = {0};
@@ -69,12 +71,10 @@ void ds_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
     thread_range(N, t, nt, &n0, &n1);
     thread_range(OC, t, nt, &o0, &o1);
     if (dinp && n1 > n0)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n1 - n0, IC, OC, 1.0f, dout + (long)n0 * OC, OC, w, IC,
-                  1.0f, dinp + (long)n0 * IC, IC);
+      ds_sgemm(0, 0, n1 - n0, IC, OC, 1.0f, dout + (long)n0 * OC, OC, w, IC, 1.0f, dinp + (long)n0 * IC, IC);
     /* The weight gradient sums over all N rows: split it by output channel instead. */
     if (o1 > o0)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, IC, N, 1.0f, dout + o0, OC, inp, IC, 1.0f,
-                  dw + (long)o0 * IC, IC);
+      ds_sgemm(1, 0, o1 - o0, IC, N, 1.0f, dout + o0, OC, inp, IC, 1.0f, dw + (long)o0 * IC, IC);
     if (dbias) bias_backward(dbias, dout, N, OC, o0, o1);
   }
 }

@@ -207,6 +207,9 @@ void ds_i8_att_context(const ds_i8_matmul_params *p, int T, int hd, int ld, cons
 int ds_i8_model_save(const ds_i8_model *m, const char *path, ds_err *err);
 /* Reads and validates a native file (magic, version, sizes, checksum) and prepares it. */
 int ds_i8_model_load(ds_i8_model *m, const char *path, ds_err *err);
+/* A text description (sizes, weights, the op sequence with every output's quantization) for
+ * `distill inspect`; *text is allocated (free it). */
+int ds_i8_model_describe(const ds_i8_model *m, char **text, ds_err *err);
 /* 1 if the file at path starts with DS_I8_FILE_MAGIC. */
 int ds_i8_file_is_native(const char *path);
 

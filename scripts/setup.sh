@@ -22,7 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 if [ "${1:-}" = "--test-deps" ] && [ -f tests/export/requirements.txt ]; then
-  python3 -m pip install -q -r tests/export/requirements.txt
+  # The export checks run the `python3` on PATH; a Debian system Python needs --break-system-packages.
+  python3 -m pip install -q -r tests/export/requirements.txt ||
+    python3 -m pip install -q --break-system-packages -r tests/export/requirements.txt
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

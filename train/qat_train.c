@@ -18,7 +18,8 @@ void ds_qat_train_step_end(ds_trainer *tr, double lr) {
 }
 
 int ds_qat_train_finish(ds_trainer *tr, ds_err *err) {
-  tr->int8_val = (ds_eval_metrics){.n = 0, .loss = NAN, .cos = NAN, .top1 = NAN, .kl = NAN, .mse = NAN};
+  tr->int8_val = (ds_eval_metrics){.n = 0, .loss = NAN, .cos = NAN, .top1 = NAN, .kl = NAN, .mse = NAN,
+                                   .label_acc = NAN, .knn10 = NAN};
   if (!tr->model.qat || ds_loader_n_val(tr->loader) == 0) return 0;
   const ds_teacher_info *info = ds_teacher_get_info(tr->teacher);
   ds_i8_model im;

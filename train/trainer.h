@@ -14,6 +14,10 @@
 typedef struct {
   long n;
   double loss, cos, top1, kl, mse;
+  /* label_acc: argmax of the student's logits against the teacher file's `labels`; knn10: kNN@10 overlap of
+   * the student's and the teacher's embeddings over the evaluated rows (train/knn.h; NAN beyond
+   * DS_KNN_MAX_ROWS rows). */
+  double label_acc, knn10;
 } ds_eval_metrics;
 
 /* What the loop reports to its caller (the CLI prints it; library code never prints). */

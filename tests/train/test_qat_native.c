@@ -99,6 +99,11 @@ int main(void) {
     differ += memcmp(ds_i8_model_act_data(&a, sa, i), ds_i8_model_act_data(&b, sb, i), n) != 0;
   }
   CHECK(differ == 0);
+  char *text = NULL;
+  CHECK(ds_i8_model_describe(&b, &text, &err) == 0);
+  CHECK(text && strstr(text, "SOFTMAX     layers.1.probs") && strstr(text, "layers.1.ffn.fc2.weight"));
+  if (text) fputs(text, stdout);
+  free(text);
   /* A run must not accept ids outside the vocabulary or overlong sequences. */
   ids[3] = 40;
   CHECK(ds_i8_model_run(&b, ids, mask, 9, sb, eb, lb, &err) == -1 && strstr(err.msg, "outside the vocabulary"));

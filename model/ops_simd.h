@@ -1,0 +1,58 @@
+/* Private to model/ops_*.c: hot loops compiled for several instruction sets with the best chosen at load
+ * time, and a vectorisable exp.
+ *
+ * The library is built for baseline x86-64 (SSE2, 4 floats per instruction) so one binary runs anywhere; the
+ * element-wise and row kernels (GELU, LayerNorm, softmax, bias) were then bound by instruction count. GCC's
+ * function multiversioning compiles a function marked DS_VEC_CLONES three times -- AVX-512 (x86-64-v4), AVX2
+ * with FMA (x86-64-v3) and the baseline -- and an ifunc resolver picks one per process from the CPU it runs
+ * on. The choice is fixed for a machine, so results stay reproducible there; across machines they may differ
+ * in the last bits (FMA contraction), as any BLAS's do. Define DS_NO_TARGET_CLONES to build baseline only. */
+#ifndef DS_MODEL_OPS_SIMD_H
+#define DS_MODEL_OPS_SIMD_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* Every file including this one: the kernels clamp before they compute, and under GCC's default
+ * -ftrapping-math those branches are not turned into selects, so the loops stayed scalar. No kernel reads
+ * floating-point exception flags. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(DS_NO_TARGET_CLONES)
+#define DS_VEC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DS_VEC_CLONES
+#endif
+
+/* e^x for x clamped to [-87, 88] (so 2^n stays a normal float), in plain arithmetic the compiler vectorises:
+ * x = n ln2 + r with |r| <= ln2/2, e^r by its Taylor series to r^7 (truncation error below 3e-9 relative,
+ * under float's 6e-8), times 2^n built in the exponent bits. */
+static inline float ds_exp_vec(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  /* Round to nearest by adding and removing 1.5 * 2^23 (baseline SSE2 has no vector round). */
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f; /* ln 2 in two parts */
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+/* [begin, end) of `n` items for thread `t` of `nt`. */
+static inline void ds_thread_range(long n, int t, int nt, long *begin, long *end) {
+  *begin = n * t / nt;
+  *end = n * (t + 1) / nt;
+}
+
+#endif
