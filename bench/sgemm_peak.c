@@ -1,11 +1,13 @@
-/* sgemm_peak: this machine's OpenBLAS single-precision GEMM rate, the ceiling the training step is held to.
+/* sgemm_peak: this machine's single-precision GEMM rate, the ceiling the training step is held to.
  *
  *   sgemm_peak [--n N] [--threads P] [--reps R]
  *
- * Two layouts of the same P threads, each timed R times on an N x N x N product (median reported):
- *  - "openblas": one sgemm with OpenBLAS's own P threads (the usual way to quote a BLAS peak);
- *  - "omp-split": OpenBLAS single-threaded inside P OpenMP threads, each taking N/P rows of the output
- *    (how model/ops_linear.c runs every layer).
+ * Three layouts of the same P threads, each timed R times on an N x N x N product (median and best reported):
+ *  - "openblas": one cblas_sgemm with OpenBLAS's own P threads (the usual way to quote a BLAS peak);
+ *  - "omp-split": OpenBLAS single-threaded inside P OpenMP threads, each taking N/P rows of the output;
+ *  - "ds_sgemm": distill's own GEMM (model/ops_gemm.c: AVX-512 where the CPU has it, else OpenBLAS) in the same
+ *    split -- how model/ops_linear.c runs every layer.
+ * OpenBLAS's kernel is the one it picked for this CPU, or the one OPENBLAS_CORETYPE names.
  * Prints one line per layout: `sgemm_peak <layout> n <N> threads <P> gflops <median> best <max>`. */
 #include <cblas.h>
 #include <omp.h>
@@ -13,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "model/ops.h"
 
 void openblas_set_num_threads(int n);
 
@@ -39,6 +43,15 @@ static void gemm_split(const float *a, const float *b, float *c, int n) {
     if (r1 > r0)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, n, n, 1.0f, a + (long)r0 * n, n, b, n, 0.0f,
                   c + (long)r0 * n, n);
+  }
+}
+
+static void gemm_ds(const float *a, const float *b, float *c, int n) {
+#pragma omp parallel
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int r0 = (int)((long)n * t / nt), r1 = (int)((long)n * (t + 1) / nt);
+    if (r1 > r0) ds_sgemm(0, 1, r1 - r0, n, n, 1.0f, a + (long)r0 * n, n, b, n, 0.0f, c + (long)r0 * n, n);
   }
 }
 
@@ -87,6 +100,7 @@ int main(int argc, char **argv) {
   openblas_set_num_threads(1);
   omp_set_num_threads(threads);
   measure("omp-split", gemm_split, a, b, c, n, threads, reps);
+  measure("ds_sgemm", gemm_ds, a, b, c, n, threads, reps);
   free(a);
   free(b);
   free(c);

@@ -14,7 +14,9 @@
 # already in memory, warm-up steps excluded, the full step (forward, loss, backward, clip, AdamW). Both sides
 # run with OMP_WAIT_POLICY=passive -- what the distill CLI sets for itself -- since spinning OpenMP threads
 # collapse under load; the active policy is measured separately for distill. Model FLOPs: the matmuls of
-# forward and backward (3x the forward's), against the best of the two sgemm layouts of bench/sgemm_peak.c.
+# forward and backward (3x the forward's), against the sgemm peak: the best of bench/sgemm_peak.c's layouts --
+# OpenBLAS with its own threads or split across ours, with the kernel OpenBLAS is configured for here and (if
+# OPENBLAS_CORETYPE pins one) the one it would pick for this CPU itself, and distill's own GEMM.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,8 +52,8 @@ kv() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }     # kv FILE KEY: val
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
   else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 load() { cut -d' ' -f1 /proc/loadavg; }
-div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }'; }
 mb() { awk -v k="$1" 'BEGIN { if (k != "") printf "%.0f MB", k / 1024; else print "n/a" }'; }
 dim_of() { echo "${1%x*}"; }
 layers_of() { echo "${1#*x}"; }
@@ -70,19 +72,28 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ */
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- training: distill vs PyTorch, and the sgemm peak, interleaved ----------------------------------------
-declare -A D_SPS T_SPS D_GF D_RSS T_RSS D_CPW
-PEAKS=""
-LOADS=""
+declare -A D_SPS T_SPS TA_SPS D_GF D_RSS T_RSS D_CPW
+P_CFG="" P_AUTO="" P_DS="" LOADS=""
+best_of() { awk -v l1="$2" -v l2="$3" '$1 == "sgemm_peak" && ($2 == l1 || $2 == l2) && $10 > m { m = $10 } END { print m }' "$1"; }
 for r in $(seq 1 "$ROUNDS"); do
   echo "== round $r/$ROUNDS (load $(load))" >&2
   "$B/sgemm_peak" --n 2048 --threads "$THREADS" --reps 5 >"$WORK/peak.$r"
-  PEAKS="$PEAKS $(awk '$1 == "sgemm_peak" && $10 > m { m = $10 } END { print m }' "$WORK/peak.$r")"
+  P_CFG="$P_CFG $(best_of "$WORK/peak.$r" openblas omp-split)"
+  P_DS="$P_DS $(best_of "$WORK/peak.$r" ds_sgemm ds_sgemm)"
+  if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+    env -u OPENBLAS_CORETYPE "$B/sgemm_peak" --n 2048 --threads "$THREADS" --reps 5 >"$WORK/peak_auto.$r"
+    P_AUTO="$P_AUTO $(best_of "$WORK/peak_auto.$r" openblas omp-split)"
+  fi
   LOADS="$LOADS $(load)"
   for s in $SIZES; do
     args=(--teacher "$WORK/train.h5" --dim "$(dim_of "$s")" --layers "$(layers_of "$s")" --heads 4
           --batch 64 --len 32 --threads "$THREADS" --steps "$(steps_of "$s")" --warmup 2)
     "$B/bench_train" "${args[@]}" >"$WORK/d.$s.$r"
     $TORCH_PY "$ROOT/bench/speed_torch.py" "${args[@]}" >"$WORK/t.$s.$r"
+    if [ -n "${OPENBLAS_CORETYPE:-}" ]; then # PyTorch's matmuls are OpenBLAS's: also with the kernel it would pick
+      env -u OPENBLAS_CORETYPE $TORCH_PY "$ROOT/bench/speed_torch.py" "${args[@]}" >"$WORK/ta.$s.$r"
+      TA_SPS[$s]="${TA_SPS[$s]:-} $(kv "$WORK/ta.$s.$r" samples_per_sec)"
+    fi
     D_SPS[$s]="${D_SPS[$s]:-} $(kv "$WORK/d.$s.$r" samples_per_sec)"
     T_SPS[$s]="${T_SPS[$s]:-} $(kv "$WORK/t.$s.$r" samples_per_sec)"
     D_GF[$s]="${D_GF[$s]:-} $(kv "$WORK/d.$s.$r" gflops)"
@@ -91,24 +102,37 @@ for r in $(seq 1 "$ROUNDS"); do
     T_RSS[$s]=$(kv "$WORK/t.$s.$r" maxrss_kb)
   done
 done
-PEAK=$(echo "$PEAKS" | median)
+pc=$(echo "$P_CFG" | median)
+pd=$(echo "$P_DS" | median)
+pa=$([ -n "$P_AUTO" ] && echo "$P_AUTO" | median || echo 0)
+PEAK=$(printf '%s\n' "$pc" "$pd" "$pa" | sort -g | tail -1)
 echo
-echo "sgemm peak (OpenBLAS, n 2048, $THREADS threads, best layout; median of rounds): $PEAK GFLOP/s" \
-  "  [rounds:$PEAKS]"
+echo "sgemm peak, n 2048, $THREADS threads, best of 5 per round, median of rounds (GFLOP/s):"
+echo "  OpenBLAS as configured (core ${OPENBLAS_CORETYPE:-auto}): $pc   [rounds:$P_CFG ]"
+[ -n "$P_AUTO" ] && echo "  OpenBLAS with its own choice of core (OPENBLAS_CORETYPE unset): $pa   [rounds:$P_AUTO ]"
+echo "  distill's ds_sgemm (model/ops_gemm.c): $pd   [rounds:$P_DS ]"
+echo "  => peak used below: $PEAK"
 echo "load average during rounds:$LOADS"
 echo
 echo "## Training step (samples/s, median of $ROUNDS rounds)"
-printf "| %-12s | %9s | %9s | %7s | %8s | %8s | %9s | %9s |\n" "student" "distill" "PyTorch" "ratio" "GFLOP/s" \
-  "of peak" "RSS dist." "RSS torch"
-printf "|%s|\n" "--------------|-----------|-----------|---------|----------|----------|-----------|-----------"
+echo "PyTorch runs on OpenBLAS as configured here (core ${OPENBLAS_CORETYPE:-auto})$([ -n "${OPENBLAS_CORETYPE:-}" ] &&
+  echo "; \"PyTorch auto\" with OPENBLAS_CORETYPE unset, i.e. OpenBLAS's own kernel choice for this CPU")."
+printf "| %-12s | %9s | %9s | %7s | %12s | %7s | %8s | %8s | %9s | %9s |\n" "student" "distill" "PyTorch" "ratio" \
+  "PyTorch auto" "ratio" "GFLOP/s" "of peak" "RSS dist." "RSS torch"
+printf "|%s|\n" "--------------|-----------|-----------|---------|--------------|---------|----------|----------|-----------|-----------"
 for s in $SIZES; do
   d=$(echo "${D_SPS[$s]}" | median)
   t=$(echo "${T_SPS[$s]}" | median)
+  ta=$([ -n "${TA_SPS[$s]:-}" ] && echo "${TA_SPS[$s]}" | median || echo n/a)
   g=$(echo "${D_GF[$s]}" | median)
-  printf "| %-12s | %9s | %9s | %6sx | %8s | %8s | %9s | %9s |\n" "dim $(dim_of "$s") x $(layers_of "$s")" "$d" "$t" \
-    "$(div "$d" "$t")" "$g" "$(pct "$g" "$PEAK")" "$(mb "${D_RSS[$s]}")" "$(mb "${T_RSS[$s]}")"
+  printf "| %-12s | %9s | %9s | %6sx | %12s | %6sx | %8s | %8s | %9s | %9s |\n" "dim $(dim_of "$s") x $(layers_of "$s")" \
+    "$d" "$t" "$(div "$d" "$t")" "$ta" "$(div "$d" "$ta")" "$g" "$(pct "$g" "$PEAK")" "$(mb "${D_RSS[$s]}")" \
+    "$(mb "${T_RSS[$s]}")"
 done
-echo "(per round, distill:"; for s in $SIZES; do echo "   $s distill${D_SPS[$s]} | torch${T_SPS[$s]} | distill cpu/wall${D_CPW[$s]}"; done
+echo "(per round:"
+for s in $SIZES; do
+  echo "   $s distill${D_SPS[$s]} | torch${T_SPS[$s]} | torch auto${TA_SPS[$s]:- n/a} | distill cpu/wall${D_CPW[$s]}"
+done
 echo ")"
 
 # ---- OpenMP wait policy: distill's driver with active vs passive threads ------------------------------------

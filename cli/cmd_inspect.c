@@ -6,6 +6,7 @@
 #include "checkpoints/ckpt.h"
 #include "cli/cli.h"
 #include "data/teacher.h"
+#include "quant/int8_model.h"
 #include "quant/export_common.h"
 
 static const char *inspect_help =
@@ -59,6 +60,20 @@ static int inspect_checkpoint(ds_ckpt_reader *r, const char *path) {
   return 0;
 }
 
+/* A native int8 model (`distill export --format native`): loaded and validated, then described. */
+static int inspect_native(const char *path) {
+  ds_err err = {{0}};
+  ds_i8_model m;
+  if (ds_i8_model_load(&m, path, &err)) return cli_error("%s", err.msg);
+  char *text = NULL;
+  const int rc = ds_i8_model_describe(&m, &text, &err);
+  ds_i8_model_free(&m);
+  if (rc) return cli_error("%s: %s", path, err.msg);
+  printf("%s: native int8 model (format version %d)\n%s", path, DS_I8_FILE_VERSION, text);
+  free(text);
+  return 0;
+}
+
 int cli_inspect(int argc, char **argv) {
   if (argc < 2) return cli_error("inspect needs a FILE (see distill inspect --help)");
   if (cli_is_help(argv[1])) {
@@ -78,6 +93,7 @@ int cli_inspect(int argc, char **argv) {
     free(exported);
     return 0;
   }
+  if (ds_i8_file_is_native(path)) return inspect_native(path);
   if (ds_ckpt_open(&r, path, NULL, -1, &err)) return cli_error("%s", err.msg);
   const int is_teacher = ds_ckpt_has(r, "/input_ids");
   int rc;

@@ -18,9 +18,15 @@
 
 #define MR 12   /* rows of a C tile: 12 x 2 accumulators + 2 B vectors + 1 broadcast fit 32 zmm */
 #define NR 32   /* columns of a C tile: two zmm */
+#ifndef KC
 #define KC 256  /* depth of a packed block: one B panel (KC x NR floats, 32 KB) fits L1 */
+#endif
+#ifndef MC
 #define MC 240  /* rows of a packed A block (MC x KC floats, 240 KB) for L2 */
+#endif
+#ifndef NC
 #define NC 1024 /* columns of a packed B block (KC x NC floats, 1 MB) */
+#endif
 
 void ds_sgemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                     const float *B, int ldb, float beta, float *C, int ldc) {
@@ -215,8 +221,13 @@ AVX512 static int sgemm_avx512(int trans_a, int trans_b, int M, int N, int K, fl
       for (int i0 = 0; i0 < M; i0 += MC) {
         const int mc = M - i0 < MC ? M - i0 : MC;
         pack_a(ap, A, lda, trans_a, i0, mc, k0, kc);
+#ifdef IR_OUTER
+        for (int ir = 0; ir < mc; ir += MR)
+          for (int jr = 0; jr < nc; jr += NR)
+#else
         for (int jr = 0; jr < nc; jr += NR)
           for (int ir = 0; ir < mc; ir += MR)
+#endif
             kernel_12x32(kc, ap + (long)ir * kc, bp + (long)jr * kc, C + (long)(i0 + ir) * ldc + j0 + jr, ldc,
                          mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, alpha, b_eff);
       }

@@ -76,9 +76,10 @@ int ds_qat_init(ds_qat **out, const ds_student_shape *s, const ds_param_table *t
   q->what = malloc(sizeof(float) * q->n_params);
   q->wmask = malloc(q->n_params);
   q->wscale = calloc(q->n_wrows + 1, sizeof(float));
+  q->tok_used = calloc((size_t)s->vocab + 1, 1);
   q->n_lsq = cfg->learn_scales ? (size_t)q->n_sites + q->n_wrows : 0;
   q->lsq = calloc(4 * q->n_lsq + 4, sizeof(float));
-  if (!q->wq || !q->wqf || !q->what || !q->wmask || !q->wscale || !q->lsq) {
+  if (!q->wq || !q->wqf || !q->what || !q->wmask || !q->wscale || !q->tok_used || !q->lsq) {
     ds_qat_free(q);
     return ds_fail(err, "out of memory allocating the QAT state of %zu parameters", t->n_params);
   }
@@ -97,6 +98,7 @@ void ds_qat_free(ds_qat *q) {
   free(q->what);
   free(q->wmask);
   free(q->wscale);
+  free(q->tok_used);
   free(q->lsq);
   free(q->mem);
   free(q);
@@ -145,7 +147,18 @@ int ds_qat_site_qparams(const ds_qat *q, int i, ds_qparams *qp) {
 }
 
 void ds_qat_site_prepare(ds_qat *q, int i, const float *pre, size_t n) {
-  if (ds_qat_observing(q) && pre && !site_fixed(q, i)) ds_qobserver_update(&q->site[i].obs, pre, n);
+  if (ds_qat_observing(q) && pre && !site_fixed(q, i)) {
+    /* The batch's range over finite values, in parallel; the observer folds it in as it would the
+     * whole batch (ds_qobserver_update skips non-finite values too). */
+    float lo = INFINITY, hi = -INFINITY;
+#pragma omp parallel for schedule(static) reduction(min : lo) reduction(max : hi)
+    for (size_t k = 0; k < n; k++)
+      if (isfinite(pre[k])) {
+        if (pre[k] < lo) lo = pre[k];
+        if (pre[k] > hi) hi = pre[k];
+      }
+    if (lo <= hi) ds_qobserver_update(&q->site[i].obs, (const float[]){lo, hi}, 2);
+  }
   ds_qat_site_qparams(q, i, &q->site[i].qp);
 }
 
@@ -155,9 +168,16 @@ void ds_qat_site_observe_range(ds_qat *q, int i, float lo, float hi) {
   ds_qobserver_update(&q->site[i].obs, r, 2);
 }
 
-void ds_qat_lsq_init(ds_qat *q) {
+void ds_qat_lsq_init(ds_qat *q, const ds_student *m) {
   for (int i = 0; i < q->n_sites; i++) q->lsq[i] = logf(q->site[i].qp.scale);
-  for (size_t r = 0; r < q->n_wrows; r++) q->lsq[q->n_sites + r] = logf(q->wscale[r]);
+  /* Every weight row from max |w| / qmax (the forward quantized only the token rows it read). */
+  for (int i = 0; i < m->table.n_tensors; i++) {
+    const ds_tensor_info *ti = &m->table.tensors[i];
+    if (ti->ndim != 2) continue;
+    float *ls = q->lsq + q->n_sites + q->wrow[i];
+    ds_qparams_rows(m->params + ti->offset, ti->shape[0], ti->shape[1], q->cfg.weight_bits, ls);
+    for (int r = 0; r < ti->shape[0]; r++) ls[r] = logf(ls[r]);
+  }
   memset(q->lsq_m, 0, sizeof(float) * q->n_lsq);
   memset(q->lsq_v, 0, sizeof(float) * q->n_lsq);
   q->lsq_ready = 1;
@@ -175,32 +195,59 @@ int ds_qat_weight_scales(const ds_qat *q, const float *w, int ti, int rows, int 
   return ds_qparams_rows(w, rows, cols, q->cfg.weight_bits, scales);
 }
 
+/* Quantizes rows [r0, r1) of weight tensor i: scales, codes, codes as floats, dequantized values and
+ * (for LSQ) the STE mask. */
+static int quantize_rows(ds_qat *q, const ds_student *m, int i, int r0, int r1) {
+  const ds_tensor_info *ti = &m->table.tensors[i];
+  const int cols = ti->shape[1];
+  const size_t off = ti->offset + (size_t)r0 * cols;
+  const float *w = m->params + off;
+  float *sc = q->wscale + q->wrow[i] + r0;
+  int8_t *codes = q->wq + off;
+  if (q->cfg.learn_scales && q->lsq_ready) {
+    const float *ls = q->lsq + q->n_sites + q->wrow[i] + r0;
+    for (int r = 0; r < r1 - r0; r++) {
+      const float e = expf(ls[r]);
+      sc[r] = e > DS_QUANT_SCALE_MIN ? e : DS_QUANT_SCALE_MIN; /* as ds_qat_weight_scales */
+    }
+  } else if (ds_qparams_rows(w, r1 - r0, cols, q->cfg.weight_bits, sc)) {
+    return -1;
+  }
+  if (ds_quant_rows(w, r1 - r0, cols, sc, q->cfg.weight_bits, codes)) return -1;
+  const int32_t qmax = (1 << (q->cfg.weight_bits - 1)) - 1;
+  for (int r = 0; r < r1 - r0; r++)
+    for (int c = 0; c < cols; c++) {
+      const size_t k = (size_t)r * cols + c;
+      q->wqf[off + k] = (float)codes[k];
+      q->what[off + k] = (float)codes[k] * sc[r];
+      /* STE: the gradient passes where w / s rounds inside the grid (always, for max-abs scales). */
+      const float cf = roundf(w[k] / sc[r]);
+      q->wmask[off + k] = cf >= (float)-qmax && cf <= (float)qmax;
+    }
+  return 0;
+}
+
 int ds_qat_quantize_weights(ds_qat *q, const ds_student *m, ds_err *err) {
   const ds_param_table *t = &m->table;
-  for (int i = 0; i < t->n_tensors; i++) {
+  /* The token table: only the rows this batch reads (their codes are all the forward uses). */
+  const long N = (long)m->B * m->T;
+  memset(q->tok_used, 0, (size_t)m->shape.vocab);
+  for (long n = 0; n < N; n++) q->tok_used[m->ids[n]] = 1;
+  int bad = -1;
+#pragma omp parallel for schedule(dynamic, 64) reduction(max : bad)
+  for (int r = 0; r < m->shape.vocab; r++)
+    if (q->tok_used[r] && quantize_rows(q, m, 0, r, r + 1)) bad = 0;
+  if (bad >= 0) return ds_fail(err, "cannot quantize %s: it holds NaN or Inf", t->tensors[0].name);
+  for (int i = 1; i < t->n_tensors; i++) {
     const ds_tensor_info *ti = &t->tensors[i];
-    const float *w = m->params + ti->offset;
     if (ti->ndim != 2) {
-      memcpy(q->what + ti->offset, w, sizeof(float) * ti->numel);
+      memcpy(q->what + ti->offset, m->params + ti->offset, sizeof(float) * ti->numel);
       continue;
     }
-    const int rows = ti->shape[0], cols = ti->shape[1];
-    float *sc = q->wscale + q->wrow[i];
-    int8_t *codes = q->wq + ti->offset;
-    if (ds_qat_weight_scales(q, w, i, rows, cols, sc) ||
-        ds_quant_rows(w, rows, cols, sc, q->cfg.weight_bits, codes))
-      return ds_fail(err, "cannot quantize %s: it holds NaN or Inf", ti->name);
-    const int32_t qmax = (1 << (q->cfg.weight_bits - 1)) - 1;
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < rows; r++)
-      for (int c = 0; c < cols; c++) {
-        const size_t k = (size_t)r * cols + c;
-        q->wqf[ti->offset + k] = (float)codes[k];
-        q->what[ti->offset + k] = (float)codes[k] * sc[r];
-        /* STE: the gradient passes where w / s rounds inside the grid (always, for max-abs scales). */
-        const float cf = roundf(w[k] / sc[r]);
-        q->wmask[ti->offset + k] = cf >= (float)-qmax && cf <= (float)qmax;
-      }
+#pragma omp parallel for schedule(static) reduction(max : bad)
+    for (int r = 0; r < ti->shape[0]; r++)
+      if (quantize_rows(q, m, i, r, r + 1)) bad = i;
+    if (bad >= 0) return ds_fail(err, "cannot quantize %s: it holds NaN or Inf", ti->name);
   }
   return 0;
 }

@@ -75,6 +75,8 @@ typedef struct ds_qat {
   size_t wrow[DS_MAX_TENSORS];      /* first weight row of table tensor i; (size_t)-1 for 1-D ones */
   size_t n_wrows;
   float *wscale;                    /* (n_wrows) per-row scales of the last forward */
+  uint8_t *tok_used;                /* (vocab) token-table rows the last forward read: only those are
+                                     * quantized (the table is most of the model) */
   /* LSQ: log step sizes, n_sites activations then n_wrows weight rows; gradients and Adam moments. */
   size_t n_lsq;
   float *lsq, *lsq_grad, *lsq_m, *lsq_v;

@@ -55,12 +55,15 @@ static void weights_backward(ds_qat *q, ds_student *m) {
     float *g = m->grads + ti->offset;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < rows; r++) {
+      if (i == 0 && !q->tok_used[r]) continue; /* token rows this batch did not read: no gradient */
       const ds_qparams qp = {sc[r], 0, -qmax, qmax};
       float gs = 0.0f;
       ds_lsq_backward(m->params + ti->offset + (size_t)r * cols, g + (size_t)r * cols, (size_t)cols, &qp, &gs);
       lg[r] += gs * sc[r];
     }
-    ds_fake_quant_mask_apply(g, q->wmask + ti->offset, ti->numel);
+    for (int r = 0; r < rows; r++)
+      if (i != 0 || q->tok_used[r])
+        ds_fake_quant_mask_apply(g + (size_t)r * cols, q->wmask + ti->offset + (size_t)r * cols, (size_t)cols);
   }
 }
 

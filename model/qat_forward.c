@@ -1,7 +1,9 @@
 /* The fake-quant forward pass: the integer model's arithmetic on a batch, site by site, with the
  * dequantized codes handed to the float graph for backward (model/qat.h explains the scheme). Each
  * site: compute what it would quantize (`pre`, for observers and the STE), settle its parameters,
- * then produce its codes with the runtime's own integer kernel and dequantize them. */
+ * then produce its codes with the runtime's own kernel (the same function run_op in quant/int8_model.c
+ * calls, including its AVX-512 dispatch) and dequantize them. Linear layers are the one exception by
+ * design: sgemm with exact accumulators, then the runtime's requantization (ds_i8_requant_cols). */
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
@@ -9,6 +11,7 @@
 
 #include "model/ops.h"
 #include "model/qat_internal.h"
+#include "quant/int8_ops_vnni.h" /* the kernels the runtime dispatches to (quant/int8_model.c): the very same code */
 #include "quant/requant.h"
 
 /* [begin, end) of n items for thread t of nt. */
@@ -111,7 +114,7 @@ static int add_site(ds_qat *q, int a, int b, int out, const float *fa, const flo
   {
     long b0, e0;
     split(n, omp_get_thread_num(), omp_get_num_threads(), &b0, &e0);
-    if (e0 > b0) ds_i8_add(&ap, q->site[a].codes + b0, q->site[b].codes + b0, (size_t)(e0 - b0), st->codes + b0);
+    if (e0 > b0) ds_i8_add_vnni(&ap, q->site[a].codes + b0, q->site[b].codes + b0, (size_t)(e0 - b0), st->codes + b0);
   }
   dequant_into(&st->qp, st->codes, n, 1, deq, 1, 0);
   return 0;
@@ -133,7 +136,7 @@ static void layernorm_site(ds_qat *q, int in, int out, const float *x, const flo
     const int t = omp_get_thread_num();
     split(N, t, omp_get_num_threads(), &b0, &e0);
     if (e0 > b0)
-      ds_i8_layernorm(&in_qp, &out_qp, w, b, DS_LN_EPS, xc + b0 * C, (int)(e0 - b0), C,
+      ds_i8_layernorm_vnni(&in_qp, &out_qp, w, b, DS_LN_EPS, xc + b0 * C, (int)(e0 - b0), C,
                       scr->rows + (size_t)t * scr->row_len, st->codes + b0 * C);
   }
   dequant_into(&st->qp, st->codes, N, C, deq, C, 0);
@@ -150,8 +153,12 @@ static int embed_site(ds_qat *q, const ds_student *m, int out, int ti, const int
   for (long n = 0; n < N; n++) memcpy(st->pre + n * C, what + (size_t)ids[n] * C, sizeof(float) * C);
   ds_qat_site_prepare(q, out, st->pre, (size_t)N * C);
   const float *sw = q->wscale + q->wrow[ti];
-  if (ds_i8_multipliers_make(1.0f, sw, V, st->qp.scale, scr->mult, scr->shift))
-    return ds_fail(err, "%s: scales give no representable requantization multiplier", st->name);
+  /* Multipliers of the rows read (the token table's others hold no fresh scales). */
+  int bad = 0;
+  for (int r = 0; r < V; r++)
+    if ((ti != 0 || q->tok_used[r]) && ds_i8_multipliers_make(1.0f, sw + r, 1, st->qp.scale, scr->mult + r, scr->shift + r))
+      bad = 1;
+  if (bad) return ds_fail(err, "%s: scales give no representable requantization multiplier", st->name);
   const ds_i8_embedding_params p = {st->qp.zero_point, st->qp.qmin, st->qp.qmax};
   const ds_i8_embedding_dims d = {V, C};
   if (ds_i8_embedding_lookup(&p, &d, scr->mult, scr->shift, q->wq + info->offset, ids, N, st->codes))
@@ -199,7 +206,7 @@ static int attention_sites(ds_qat *q, ds_student *m, int l, ds_err *err) {
 #pragma omp parallel for collapse(2) schedule(static) num_threads(scr->threads)
   for (int b = 0; b < B; b++)
     for (int h = 0; h < H; h++)
-      ds_i8_att_scores(&ps, T, hd, HD, sq->codes + (size_t)b * T * HD + h * hd, sk->codes + (size_t)b * T * HD + h * hd,
+      ds_i8_att_scores_vnni(&ps, T, hd, HD, sq->codes + (size_t)b * T * HD + h * hd, sk->codes + (size_t)b * T * HD + h * hd,
                        (int32_t *)(void *)(scr->rows + (size_t)omp_get_thread_num() * scr->row_len),
                        ss->codes + ((size_t)b * H + h) * T * T);
 #pragma omp parallel for schedule(static) num_threads(scr->threads)
@@ -239,7 +246,7 @@ static int attention_sites(ds_qat *q, ds_student *m, int l, ds_err *err) {
         for (int i = 0; i < T; i++) memset(o + (size_t)i * HD, sc->qp.zero_point, (size_t)hd);
         continue;
       }
-      ds_i8_att_context(&pc, T, hd, HD, sp->codes + ((size_t)b * H + h) * T * T, sv->codes + (size_t)b * T * HD + h * hd,
+      ds_i8_att_context_vnni(&pc, T, hd, HD, sp->codes + ((size_t)b * H + h) * T * T, sv->codes + (size_t)b * T * HD + h * hd,
                         (int32_t *)(void *)(scr->rows + (size_t)omp_get_thread_num() * scr->row_len), o);
     }
   dequant_into(&sc->qp, sc->codes, (long)B * T, HD, L->atto, HD, 0);
@@ -338,7 +345,7 @@ int ds_qat_forward(ds_student *m, ds_err *err) {
                 s->n_classes, 0, err))
       return -1;
   }
-  if (q->update && q->cfg.learn_scales && !q->lsq_ready) ds_qat_lsq_init(q);
+  if (q->update && q->cfg.learn_scales && !q->lsq_ready) ds_qat_lsq_init(q, m);
   q->update = 0;
   return 0;
 }

@@ -32,10 +32,12 @@ size_t ds_qat_site_numel(const ds_qat *q, int i);
 void ds_qat_site_prepare(ds_qat *q, int i, const float *pre, size_t n);
 /* Min and max of n values into the observer of site i, when observers run (used by observe mode). */
 void ds_qat_site_observe_range(ds_qat *q, int i, float lo, float hi);
-/* Quantizes every weight tensor of m (codes, codes as floats, dequantized values, scales). */
+/* Quantizes every weight tensor of m (codes, codes as floats, dequantized values, scales); of the
+ * token table only the rows m->ids reads (marked in q->tok_used). */
 int ds_qat_quantize_weights(ds_qat *q, const ds_student *m, ds_err *err);
-/* After the first fake-quant training forward with learn_scales: step sizes from the current ones. */
-void ds_qat_lsq_init(ds_qat *q);
+/* After the first fake-quant training forward with learn_scales: activation step sizes from the
+ * current parameters, weight rows' from max |w| / qmax. */
+void ds_qat_lsq_init(ds_qat *q, const ds_student *m);
 /* Whether observers take updates in this forward. */
 int ds_qat_observing(const ds_qat *q);
 

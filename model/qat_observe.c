@@ -58,8 +58,8 @@ void ds_qat_observe(ds_student *m) {
   for (long n = 0; n < N; n++) {
     const float *row = m->p.tok_emb + (size_t)m->ids[n] * C;
     for (int c = 0; c < C; c++) {
-      lo = fminf(lo, row[c]);
-      hi = fmaxf(hi, row[c]);
+      if (row[c] < lo) lo = row[c];
+      if (row[c] > hi) hi = row[c];
     }
   }
   ds_qat_site_observe_range(q, DS_QS_TOK, lo, hi);

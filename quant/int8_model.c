@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant/int8_ops_vnni.h" /* speed: AVX-512/VNNI kernels where the CPU has them (FC, ADD, attention, LayerNorm) */
 #include "quant/int8_private.h"
 #include "quant/requant.h"
 
@@ -232,26 +233,26 @@ static int run_op(const ds_i8_model *m, const ds_i8_op *op, int8_t *base, const 
       const ds_i8_embedding_dims d = {w->rows, w->cols};
       return ds_i8_embedding_lookup(&p, &d, op->multiplier, op->shift, w->data, rows, T, y);
     }
-    case DS_I8_OP_ADD: return ds_i8_add(&op->add, x0, x1, act_numel(out, T), y);
+    case DS_I8_OP_ADD: return ds_i8_add_vnni(&op->add, x0, x1, act_numel(out, T), y);
     case DS_I8_OP_LAYERNORM:
-      return ds_i8_layernorm(&a0->q, &out->q, op->gamma, op->beta, op->eps, x0,
+      return ds_i8_layernorm_vnni(&a0->q, &out->q, op->gamma, op->beta, op->eps, x0,
                              a0->kind == DS_I8_ACT_VECTOR ? 1 : T, a0->width, frow, y);
     case DS_I8_OP_FC: {
       const ds_i8_fc_params p = {a0->q.zero_point, out->q.zero_point, out->q.qmin, out->q.qmax};
       const ds_i8_fc_dims d = {a0->kind == DS_I8_ACT_VECTOR ? 1 : T, w->cols, w->rows};
-      return ds_i8_fc_fast(&p, &d, op->multiplier, op->shift, x0, w->data, w->bias, op->wsum, y);
+      return ds_i8_fc_vnni(&p, &d, op->multiplier, op->shift, x0, w->data, w->bias, op->wsum, y);
     }
     case DS_I8_OP_ATT_SCORES: {
       const ds_i8_matmul_params p = {a0->q.zero_point, a1->q.zero_point, out->q.zero_point, op->mult1, op->shift1,
                                      out->q.qmin, out->q.qmax};
-      for (int h = 0; h < op->heads; h++) ds_i8_att_scores(&p, T, hd, HD, x0 + h * hd, x1 + h * hd, rows, y + (size_t)h * T * T);
+      for (int h = 0; h < op->heads; h++) ds_i8_att_scores_vnni(&p, T, hd, HD, x0 + h * hd, x1 + h * hd, rows, y + (size_t)h * T * T);
       return 0;
     }
     case DS_I8_OP_SOFTMAX: return ds_i8_softmax(&a0->q, x0, mask, a0->width * T, T, frow, y);
     case DS_I8_OP_ATT_CONTEXT: {
       const ds_i8_matmul_params p = {DS_I8_SOFTMAX_ZP, a1->q.zero_point, out->q.zero_point, op->mult1, op->shift1,
                                      out->q.qmin, out->q.qmax};
-      for (int h = 0; h < op->heads; h++) ds_i8_att_context(&p, T, hd, HD, x0 + (size_t)h * T * T, x1 + h * hd, rows, y + h * hd);
+      for (int h = 0; h < op->heads; h++) ds_i8_att_context_vnni(&p, T, hd, HD, x0 + (size_t)h * T * T, x1 + h * hd, rows, y + h * hd);
       return 0;
     }
     case DS_I8_OP_GELU: ds_i8_lut_apply(op->lut, x0, act_numel(out, T), y); return 0;

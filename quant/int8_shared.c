@@ -68,7 +68,7 @@ void ds_i8_requant_cols(const int32_t *acc, int rows, int cols, const int32_t *m
       int64_t v = (int64_t)ds_quant_multiply(a[c], mult[c], shift[c]) + zp;
       if (v > INT32_MAX) v = INT32_MAX;
       if (v < INT32_MIN) v = INT32_MIN;
-      o[c] = ds_quant_clamp_i8((int32_t)v, lo, hi);
+      o[c] = (int8_t)(v < lo ? lo : v > hi ? hi : v); /* ds_quant_clamp_i8, inlined */
     }
   }
 }

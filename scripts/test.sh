@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
+# Tests share two cores with each other (ctest -j): OpenMP threads must sleep, not spin, while they wait.
+export OMP_WAIT_POLICY=passive
 if [ "${1:-}" = "--sanitize" ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDISTILL_SANITIZE=ON -DDISTILL_WERROR=ON >/dev/null
   cmake --build build-asan -j"$jobs" >/dev/null

@@ -106,7 +106,7 @@ expect_fail() {
     ok=0
   fi
   if [ -e "$WORK/cwd/runs" ]; then
-    echo "FAIL [$name]: a default run folder was created: $(ls -R "$WORK/cwd/runs" | tr '\n' ' ')" >&2
+    echo "FAIL [$name]: a default run folder was created: $(find "$WORK/cwd/runs" | tr "\n" " ")" >&2
     ok=0
     rm -rf "$WORK/cwd/runs"
   fi
