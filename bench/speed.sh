@@ -6,7 +6,7 @@
 #   bash bench/speed.sh [BUILD_DIR]            (default <repo>/build; configured and built here, Release)
 #
 # Environment: ROUNDS (3) interleaved rounds, THREADS (2), INT8_RUNS (2000), SIZES ("64x1 128x2 256x4"),
-# INT8_SIZE (128x2), WORK (a fresh temporary folder). About 5 minutes on 2 quiet cores.
+# INT8_SIZE (128x2), WORK (a fresh temporary folder). About 4 minutes.
 #
 # Method. The machine is shared, so every comparison is interleaved (A B A B ...) over ROUNDS rounds, each
 # round re-measuring the sgemm peak too, and every figure is the median over rounds (each round itself reports
@@ -72,7 +72,7 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ */
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- training: distill vs PyTorch, and the sgemm peak, interleaved ----------------------------------------
-declare -A D_SPS T_SPS TA_SPS D_GF D_RSS T_RSS D_CPW
+declare -A D_SPS T_SPS DA_SPS TA_SPS D_GF DA_GF D_RSS T_RSS D_CPW
 P_CFG="" P_AUTO="" P_DS="" LOADS=""
 best_of() { awk -v l1="$2" -v l2="$3" '$1 == "sgemm_peak" && ($2 == l1 || $2 == l2) && $10 > m { m = $10 } END { print m }' "$1"; }
 for r in $(seq 1 "$ROUNDS"); do
@@ -90,8 +90,11 @@ for r in $(seq 1 "$ROUNDS"); do
           --batch 64 --len 32 --threads "$THREADS" --steps "$(steps_of "$s")" --warmup 2)
     "$B/bench_train" "${args[@]}" >"$WORK/d.$s.$r"
     $TORCH_PY "$ROOT/bench/speed_torch.py" "${args[@]}" >"$WORK/t.$s.$r"
-    if [ -n "${OPENBLAS_CORETYPE:-}" ]; then # PyTorch's matmuls are OpenBLAS's: also with the kernel it would pick
+    if [ -n "${OPENBLAS_CORETYPE:-}" ]; then # both again with the OpenBLAS kernel it would pick for this CPU
+      env -u OPENBLAS_CORETYPE "$B/bench_train" "${args[@]}" >"$WORK/da.$s.$r"
       env -u OPENBLAS_CORETYPE $TORCH_PY "$ROOT/bench/speed_torch.py" "${args[@]}" >"$WORK/ta.$s.$r"
+      DA_SPS[$s]="${DA_SPS[$s]:-} $(kv "$WORK/da.$s.$r" samples_per_sec)"
+      DA_GF[$s]="${DA_GF[$s]:-} $(kv "$WORK/da.$s.$r" gflops)"
       TA_SPS[$s]="${TA_SPS[$s]:-} $(kv "$WORK/ta.$s.$r" samples_per_sec)"
     fi
     D_SPS[$s]="${D_SPS[$s]:-} $(kv "$WORK/d.$s.$r" samples_per_sec)"
@@ -114,24 +117,35 @@ echo "  distill's ds_sgemm (model/ops_gemm.c): $pd   [rounds:$P_DS ]"
 echo "  => peak used below: $PEAK"
 echo "load average during rounds:$LOADS"
 echo
-echo "## Training step (samples/s, median of $ROUNDS rounds)"
-echo "PyTorch runs on OpenBLAS as configured here (core ${OPENBLAS_CORETYPE:-auto})$([ -n "${OPENBLAS_CORETYPE:-}" ] &&
-  echo "; \"PyTorch auto\" with OPENBLAS_CORETYPE unset, i.e. OpenBLAS's own kernel choice for this CPU")."
-printf "| %-12s | %9s | %9s | %7s | %12s | %7s | %8s | %8s | %9s | %9s |\n" "student" "distill" "PyTorch" "ratio" \
-  "PyTorch auto" "ratio" "GFLOP/s" "of peak" "RSS dist." "RSS torch"
-printf "|%s|\n" "--------------|-----------|-----------|---------|--------------|---------|----------|----------|-----------|-----------"
+echo "## Training step (samples/s, median of $ROUNDS rounds), OpenBLAS core ${OPENBLAS_CORETYPE:-auto} (as configured here)"
+printf "| %-12s | %9s | %9s | %7s | %8s | %8s | %9s | %9s |\n" "student" "distill" "PyTorch" "ratio" "GFLOP/s" \
+  "of peak" "RSS dist." "RSS torch"
+printf "|%s|\n" "--------------|-----------|-----------|---------|----------|----------|-----------|-----------"
 for s in $SIZES; do
   d=$(echo "${D_SPS[$s]}" | median)
   t=$(echo "${T_SPS[$s]}" | median)
-  ta=$([ -n "${TA_SPS[$s]:-}" ] && echo "${TA_SPS[$s]}" | median || echo n/a)
   g=$(echo "${D_GF[$s]}" | median)
-  printf "| %-12s | %9s | %9s | %6sx | %12s | %6sx | %8s | %8s | %9s | %9s |\n" "dim $(dim_of "$s") x $(layers_of "$s")" \
-    "$d" "$t" "$(div "$d" "$t")" "$ta" "$(div "$d" "$ta")" "$g" "$(pct "$g" "$PEAK")" "$(mb "${D_RSS[$s]}")" \
-    "$(mb "${T_RSS[$s]}")"
+  printf "| %-12s | %9s | %9s | %6sx | %8s | %8s | %9s | %9s |\n" "dim $(dim_of "$s") x $(layers_of "$s")" "$d" "$t" \
+    "$(div "$d" "$t")" "$g" "$(pct "$g" "$PEAK")" "$(mb "${D_RSS[$s]}")" "$(mb "${T_RSS[$s]}")"
 done
+if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+  echo
+  echo "## The same with OPENBLAS_CORETYPE unset: OpenBLAS picks its kernel for this CPU (PyTorch's matmuls and"
+  echo "## distill's large ones then run the same OpenBLAS kernel)"
+  printf "| %-12s | %9s | %9s | %7s | %8s | %8s |\n" "student" "distill" "PyTorch" "ratio" "GFLOP/s" "of peak"
+  printf "|%s|\n" "--------------|-----------|-----------|---------|----------|----------"
+  for s in $SIZES; do
+    d=$(echo "${DA_SPS[$s]}" | median)
+    t=$(echo "${TA_SPS[$s]}" | median)
+    g=$(echo "${DA_GF[$s]}" | median)
+    printf "| %-12s | %9s | %9s | %6sx | %8s | %8s |\n" "dim $(dim_of "$s") x $(layers_of "$s")" "$d" "$t" \
+      "$(div "$d" "$t")" "$g" "$(pct "$g" "$PEAK")"
+  done
+fi
 echo "(per round:"
 for s in $SIZES; do
-  echo "   $s distill${D_SPS[$s]} | torch${T_SPS[$s]} | torch auto${TA_SPS[$s]:- n/a} | distill cpu/wall${D_CPW[$s]}"
+  echo "   $s distill${D_SPS[$s]} | torch${T_SPS[$s]} | distill auto${DA_SPS[$s]:- n/a} | torch auto${TA_SPS[$s]:- n/a}" \
+    "| distill cpu/wall${D_CPW[$s]}"
 done
 echo ")"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/int8_ops_vnni.h" /* speed: AVX-512/VNNI kernels where the CPU has them (FC, ADD, attention, LayerNorm) */
+#include "quant/int8_ops_vnni.h" /* speed: AVX-512/VNNI kernels where the CPU has them (FC, ADD, attention, LayerNorm, EMBED) */
 #include "quant/int8_private.h"
 #include "quant/requant.h"
 
@@ -231,7 +231,7 @@ static int run_op(const ds_i8_model *m, const ds_i8_op *op, int8_t *base, const 
       for (int t = 0; t < T; t++) rows[t] = op->kind == DS_I8_OP_POS_EMBED ? t : m->id_map ? m->id_map[ids[t]] : ids[t];
       const ds_i8_embedding_params p = {out->q.zero_point, out->q.qmin, out->q.qmax};
       const ds_i8_embedding_dims d = {w->rows, w->cols};
-      return ds_i8_embedding_lookup(&p, &d, op->multiplier, op->shift, w->data, rows, T, y);
+      return ds_i8_embedding_lookup_vnni(&p, &d, op->multiplier, op->shift, w->data, rows, T, y);
     }
     case DS_I8_OP_ADD: return ds_i8_add_vnni(&op->add, x0, x1, act_numel(out, T), y);
     case DS_I8_OP_LAYERNORM:

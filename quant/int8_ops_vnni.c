@@ -346,6 +346,25 @@ NO_CONTRACT_ATTR VNNI static void layernorm_vnni(const ds_qparams *in, const ds_
     }
   }
 }
+/* ds_i8_embedding_lookup: each token's row requantized with that row's multiplier, 16 columns at a time. */
+VNNI static void embedding_vnni(const ds_i8_embedding_params *p, const ds_i8_embedding_dims *d,
+                                const int32_t *multiplier, const int32_t *shift, const int8_t *table,
+                                const int32_t *ids, int n, int8_t *y) {
+  const __m512i zo = _mm512_set1_epi64(p->output_zp), lo = _mm512_set1_epi64(p->act_min),
+                hi = _mm512_set1_epi64(p->act_max);
+  for (int t = 0; t < n; t++) {
+    const int32_t id = ids[t];
+    const mbqm_const c = mbqm_const_make(multiplier[id], shift[id]);
+    const int8_t *row = table + (size_t)id * d->dim;
+    for (int k = 0; k < d->dim; k += 16) {
+      const __mmask16 m = d->dim - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (d->dim - k)) - 1u);
+      const __m512i v = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, row + k));
+      _mm_mask_storeu_epi8(y + (size_t)t * d->dim + k, m,
+                           bytes16(requant8(lo8(v), c.m, c.sl, c.sr, zo, lo, hi),
+                                   requant8(hi8(v), c.m, c.sl, c.sr, zo, lo, hi)));
+    }
+  }
+}
 #else
 int ds_i8_vnni_available(void) { return 0; }
 #endif
@@ -419,4 +438,21 @@ int ds_i8_layernorm_vnni(const ds_qparams *in, const ds_qparams *out, const floa
   }
 #endif
   return ds_i8_layernorm(in, out, gamma, beta, eps, x, rows, cols, scratch, y);
+}
+
+int ds_i8_embedding_lookup_vnni(const ds_i8_embedding_params *p, const ds_i8_embedding_dims *d,
+                                const int32_t *multiplier, const int32_t *shift, const int8_t *table,
+                                const int32_t *ids, int n, int8_t *y) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DS_NO_VNNI)
+  /* the checks of ds_i8_embedding_lookup, ids included */
+  int ok = p && d && multiplier && shift && table && ids && y && n >= 0 && d->vocab >= 0 && d->dim >= 0 &&
+           p->act_min >= INT8_MIN && p->act_max <= INT8_MAX && p->act_min <= p->act_max &&
+           p->output_zp >= INT8_MIN && p->output_zp <= INT8_MAX;
+  for (int t = 0; ok && t < n; t++) ok = ids[t] >= 0 && ids[t] < d->vocab;
+  if (ok && ds_i8_vnni_available()) {
+    embedding_vnni(p, d, multiplier, shift, table, ids, n, y);
+    return 0;
+  }
+#endif
+  return ds_i8_embedding_lookup(p, d, multiplier, shift, table, ids, n, y);
 }

@@ -30,6 +30,11 @@ void ds_i8_att_context_vnni(const ds_i8_matmul_params *p, int T, int hd, int ld,
 int ds_i8_layernorm_vnni(const ds_qparams *in, const ds_qparams *out, const float *gamma, const float *beta,
                          float eps, const int8_t *x, int rows, int cols, void *scratch, int8_t *y);
 
+/* ds_i8_embedding_lookup, the same bytes (and the same refusal of out-of-range ids). */
+int ds_i8_embedding_lookup_vnni(const ds_i8_embedding_params *p, const ds_i8_embedding_dims *d,
+                                const int32_t *multiplier, const int32_t *shift, const int8_t *table,
+                                const int32_t *ids, int n, int8_t *y);
+
 /* 1 if the functions above run their AVX-512 / VNNI kernels on this CPU, 0 if they fall back. */
 int ds_i8_vnni_available(void);
 

@@ -1,7 +1,7 @@
 /* The AVX-512 / VNNI kernels against the portable ones, bit for bit: ds_i8_add_vnni against ds_i8_add, the
  * attention heads against ds_i8_att_scores / ds_i8_att_context (several heads side by side, partial blocks of
  * 16 keys and columns, probabilities at the zero point), and ds_i8_fc_vnni against the reference ds_i8_fc on
- * random layers, and ds_i8_layernorm_vnni against ds_i8_layernorm (codes on rounding ties, narrowed ranges);
+ * random layers, ds_i8_embedding_lookup_vnni, and ds_i8_layernorm_vnni against ds_i8_layernorm (codes on rounding ties, narrowed ranges);
  * ds_i8_fc_vnni on random layers: widths that are not multiples of 4, 16 or 64, channel counts that leave partial
  * blocks of 16, batches that leave partial groups of 4 rows, per-channel multipliers over the whole shift range
  * (left and right shifts), extreme zero points and clamp ranges, with and without bias, and accumulators large
@@ -126,6 +126,29 @@ static int check_layernorm(int rows, int cols, int ties) {
   return ok;
 }
 
+static int check_embedding(int vocab, int dim, int n) {
+  int8_t *table = malloc((size_t)vocab * dim), *y = malloc((size_t)n * dim + 1), *r = malloc((size_t)n * dim + 1);
+  int32_t *mult = malloc(sizeof(int32_t) * vocab), *shift = malloc(sizeof(int32_t) * vocab);
+  int32_t *ids = malloc(sizeof(int32_t) * (n + 1));
+  for (int i = 0; i < vocab * dim; i++) table[i] = (int8_t)rnd_in(-127, 127);
+  for (int v = 0; v < vocab; v++) {
+    int sh;
+    if (ds_quant_multiplier_make((1.0 + (rnd() % 1000) / 1000.0) / (double)(1ull << rnd_in(0, 9)), &mult[v], &sh))
+      return 0;
+    shift[v] = sh;
+  }
+  for (int t = 0; t < n; t++) ids[t] = rnd_in(0, vocab - 1);
+  ds_i8_embedding_params p = {rnd_in(-128, 127), -128, 127};
+  const ds_i8_embedding_dims d = {vocab, dim};
+  int ok = ds_i8_embedding_lookup_vnni(&p, &d, mult, shift, table, ids, n, y) == 0 &&
+           ds_i8_embedding_lookup(&p, &d, mult, shift, table, ids, n, r) == 0 && memcmp(y, r, (size_t)n * dim) == 0;
+  ids[n > 0 ? n - 1 : 0] = vocab; /* an id out of range is refused, as by the portable kernel */
+  ok = ok && (n == 0 || ds_i8_embedding_lookup_vnni(&p, &d, mult, shift, table, ids, n, y) == -1);
+  CHECK_MSG(ok, "embedding vocab %d dim %d n %d", vocab, dim, n);
+  free(table), free(y), free(r), free(mult), free(shift), free(ids);
+  return ok;
+}
+
 int main(void) {
   printf("VNNI kernel %s on this CPU\n", ds_i8_vnni_available() ? "used" : "not available (fallback tested)");
   static const int ins[] = {1, 3, 4, 5, 63, 64, 65, 127, 128, 200, 512, 1000, 4096, 4097};
@@ -152,6 +175,10 @@ int main(void) {
   for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
     for (int ties = 0; ties < 2; ties++, nl++) gl += check_layernorm(1 + (int)(c % 5) * 7, cols[c], ties);
   printf("%d of %d layernorm cases bit-exact\n", gl, nl);
+  check_embedding(50, 1, 7);
+  check_embedding(300, 17, 33);
+  check_embedding(1000, 64, 32);
+  check_embedding(10, 130, 5);
   /* bad arguments */
   ds_i8_fc_params p = {0, 0, -128, 127};
   ds_i8_fc_dims d = {1, 4, 1};
