@@ -8,7 +8,8 @@
  * The student is SPEC.md's with out_dim = teacher and a classifier over the teacher's classes; losses and
  * optimizer use the SPEC defaults (kd 1.0 at T 2, cosine embedding 1.0, clip 1.0, AdamW lr 1e-3 wd 0.01).
  * Prints one `key value` line each: samples_per_sec (median step), step_ms, gflop_per_step (matmul FLOPs
- * of forward + backward, 3x the forward's), gflops, maxrss_kb, cpu_ms (CPU time per step, all threads) and
+ * of forward + backward as executed, 3x the forward's, padding dropped), gflops, token_rows_frac (token rows
+ * run over B*T), maxrss_kb, cpu_ms (CPU time per step, all threads) and
  * cpu_per_wall (near the thread count when no other process took the cores), and with --phases the median
  * milliseconds of forward, loss, backward and optimizer. */
 #include <omp.h>
@@ -72,14 +73,16 @@ static int parse_opts(bench_opts *o, int argc, char **argv) {
   return 0;
 }
 
-/* Matmul FLOPs of one forward pass: every linear layer and both attention products. */
-static double forward_flops(const ds_student_shape *s, int B, int T) {
-  const double N = (double)B * T, C = s->dim, E = ds_student_emb_dim(s);
+/* Matmul FLOPs of the last forward pass, as executed: every linear layer on the token rows it ran on (padding
+ * is dropped, model/token_pack.h) and both attention products on each sequence's own length. */
+static double forward_flops(const ds_student *m, int B) {
+  const ds_student_shape *s = &m->shape;
+  const double N = m->pack.n_rows, C = s->dim, E = ds_student_emb_dim(s), S = (double)ds_token_pack_scores(&m->pack);
   double f = 0.0;
   for (int l = 0; l < s->n_layers; l++) {
     const double HD = (double)s->heads[l] * s->head_dim, F = s->ffn[l];
     f += 2.0 * N * (C * 3 * HD + HD * C + 2 * C * F);
-    f += 2.0 * 2.0 * B * s->heads[l] * (double)T * T * s->head_dim;
+    f += 2.0 * 2.0 * s->heads[l] * S * s->head_dim;
   }
   if (s->out_dim > 0) f += 2.0 * B * C * E;
   f += 2.0 * B * E * s->n_classes;
@@ -143,7 +146,7 @@ int main(int argc, char **argv) {
   ds_adamw_params hp = ds_adamw_default_params();
   hp.lr = cfg.train.lr;
   hp.weight_decay = cfg.train.weight_decay;
-  double loss = 0.0, cpu0 = 0.0, wall0 = 0.0;
+  double loss = 0.0, cpu0 = 0.0, wall0 = 0.0, flops_sum = 0.0, rows_sum = 0.0;
   for (int it = 0; it < o.warmup + o.steps; it++) {
     const ds_batch *b = &batches[it % n_batches];
     if (it == o.warmup) {
@@ -167,6 +170,8 @@ int main(int argc, char **argv) {
     const double t4 = omp_get_wtime();
     if (it >= o.warmup) {
       const int s = it - o.warmup;
+      flops_sum += 3.0 * forward_flops(&m, o.batch); /* backward: 2x the forward's matmuls */
+      rows_sum += m.pack.n_rows;
       t_step[s] = t4 - t0;
       t_ph[0][s] = t1 - t0;
       t_ph[1][s] = t2 - t1;
@@ -175,7 +180,7 @@ int main(int argc, char **argv) {
     }
   }
   const double cpu = (cpu_seconds() - cpu0) / o.steps, wall = (omp_get_wtime() - wall0) / o.steps;
-  const double step = median(t_step, o.steps), flops = 3.0 * forward_flops(&shape, o.batch, o.len);
+  const double step = median(t_step, o.steps), flops = flops_sum / o.steps;
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("params %zu\n", P);
@@ -184,6 +189,7 @@ int main(int argc, char **argv) {
   printf("step_ms %.3f\n", 1e3 * step);
   printf("gflop_per_step %.4f\n", flops * 1e-9);
   printf("gflops %.2f\n", flops / step * 1e-9);
+  printf("token_rows_frac %.3f\n", rows_sum / o.steps / ((double)o.batch * o.len)); /* rows run / B*T */
   printf("maxrss_kb %ld\n", ru.ru_maxrss);
   /* CPU seconds per step over wall seconds per step: about the thread count when the cores were ours. */
   printf("cpu_ms %.3f\n", 1e3 * cpu);

@@ -6,15 +6,17 @@
 #   bash bench/speed.sh [BUILD_DIR]            (default <repo>/build; configured and built here, Release)
 #
 # Environment: ROUNDS (3) interleaved rounds, THREADS (2), INT8_RUNS (2000), SIZES ("64x1 128x2 256x4"),
-# INT8_SIZE (128x2), WORK (a fresh temporary folder). About 4 minutes.
+# INT8_SIZE (128x2), WORK (a fresh temporary folder). About 6 minutes.
 #
 # Method. The machine is shared, so every comparison is interleaved (A B A B ...) over ROUNDS rounds, each
 # round re-measuring the sgemm peak too, and every figure is the median over rounds (each round itself reports
 # a median step or call). Training is timed in-process (bench/bench_train.c, bench/speed_torch.py): batches
 # already in memory, warm-up steps excluded, the full step (forward, loss, backward, clip, AdamW). Both sides
 # run with OMP_WAIT_POLICY=passive -- what the distill CLI sets for itself -- since spinning OpenMP threads
-# collapse under load; the active policy is measured separately for distill. Model FLOPs: the matmuls of
-# forward and backward (3x the forward's), against the sgemm peak: the best of bench/sgemm_peak.c's layouts --
+# collapse under load; the active policy is measured separately for distill. Data: synthetic sentences of
+# random length (most of a padded batch is padding, as with real sentences) and the same at full length,
+# where distill's dropping of padding rows cannot help. Model FLOPs: the matmuls distill executed (padding
+# dropped) in forward and backward (3x the forward's), against the sgemm peak: the best of bench/sgemm_peak.c's layouts --
 # OpenBLAS with its own threads or split across ours, with the kernel OpenBLAS is configured for here and (if
 # OPENBLAS_CORETYPE pins one) the one it would pick for this CPU itself, and distill's own GEMM.
 set -euo pipefail
@@ -63,6 +65,7 @@ export OMP_WAIT_POLICY=passive
 # ---- data -------------------------------------------------------------------------------------------------
 echo "== teacher files in $WORK" >&2
 "$BUILD/make_synthetic_teacher" --out "$WORK/train.h5" --rows 2048 --len 32 >/dev/null
+"$BUILD/make_synthetic_teacher" --out "$WORK/dense.h5" --rows 2048 --len 32 --min-len 32 >/dev/null
 "$BUILD/make_synthetic_teacher" --out "$WORK/reader.h5" --rows 50000 --len 32 --targets random >/dev/null
 
 echo "distill speed benchmark -- $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -72,7 +75,7 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ */
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- training: distill vs PyTorch, and the sgemm peak, interleaved ----------------------------------------
-declare -A D_SPS T_SPS DA_SPS TA_SPS D_GF DA_GF D_RSS T_RSS D_CPW
+declare -A D_SPS T_SPS DA_SPS TA_SPS D_GF DA_GF D_RSS T_RSS D_CPW DD_SPS TD_SPS DD_GF D_ROWS
 P_CFG="" P_AUTO="" P_DS="" LOADS=""
 best_of() { awk -v l1="$2" -v l2="$3" '$1 == "sgemm_peak" && ($2 == l1 || $2 == l2) && $10 > m { m = $10 } END { print m }' "$1"; }
 for r in $(seq 1 "$ROUNDS"); do
@@ -90,6 +93,14 @@ for r in $(seq 1 "$ROUNDS"); do
           --batch 64 --len 32 --threads "$THREADS" --steps "$(steps_of "$s")" --warmup 2)
     "$B/bench_train" "${args[@]}" >"$WORK/d.$s.$r"
     $TORCH_PY "$ROOT/bench/speed_torch.py" "${args[@]}" >"$WORK/t.$s.$r"
+    dargs=("${args[@]}")
+    dargs[1]="$WORK/dense.h5" # the same with every position a real token: no padding to drop
+    "$B/bench_train" "${dargs[@]}" >"$WORK/dd.$s.$r"
+    $TORCH_PY "$ROOT/bench/speed_torch.py" "${dargs[@]}" >"$WORK/td.$s.$r"
+    DD_SPS[$s]="${DD_SPS[$s]:-} $(kv "$WORK/dd.$s.$r" samples_per_sec)"
+    TD_SPS[$s]="${TD_SPS[$s]:-} $(kv "$WORK/td.$s.$r" samples_per_sec)"
+    DD_GF[$s]="${DD_GF[$s]:-} $(kv "$WORK/dd.$s.$r" gflops)"
+    D_ROWS[$s]=$(kv "$WORK/d.$s.$r" token_rows_frac)
     if [ -n "${OPENBLAS_CORETYPE:-}" ]; then # both again with the OpenBLAS kernel it would pick for this CPU
       env -u OPENBLAS_CORETYPE "$B/bench_train" "${args[@]}" >"$WORK/da.$s.$r"
       env -u OPENBLAS_CORETYPE $TORCH_PY "$ROOT/bench/speed_torch.py" "${args[@]}" >"$WORK/ta.$s.$r"
@@ -117,35 +128,43 @@ echo "  distill's ds_sgemm (model/ops_gemm.c): $pd   [rounds:$P_DS ]"
 echo "  => peak used below: $PEAK"
 echo "load average during rounds:$LOADS"
 echo
+train_table() { # train_table DISTILL_SPS_ARRAY TORCH_SPS_ARRAY GFLOPS_ARRAY [rss]: one row per size
+  local -n ds=$1 ts=$2 gs=$3
+  printf "| %-12s | %9s | %9s | %7s | %8s | %8s |" "student" "distill" "PyTorch" "ratio" "GFLOP/s" "of peak"
+  [ "${4:-}" = rss ] && printf " %9s | %9s |" "RSS dist." "RSS torch"
+  printf "\n|%s|" "--------------|-----------|-----------|---------|----------|----------"
+  [ "${4:-}" = rss ] && printf "%s|" "-----------|-----------"
+  echo
+  for s in $SIZES; do
+    local d t g
+    d=$(echo "${ds[$s]}" | median)
+    t=$(echo "${ts[$s]}" | median)
+    g=$(echo "${gs[$s]}" | median)
+    printf "| %-12s | %9s | %9s | %6sx | %8s | %8s |" "dim $(dim_of "$s") x $(layers_of "$s")" "$d" "$t" \
+      "$(div "$d" "$t")" "$g" "$(pct "$g" "$PEAK")"
+    [ "${4:-}" = rss ] && printf " %9s | %9s |" "$(mb "${D_RSS[$s]}")" "$(mb "${T_RSS[$s]}")"
+    echo
+  done
+}
+first=${SIZES%% *}
 echo "## Training step (samples/s, median of $ROUNDS rounds), OpenBLAS core ${OPENBLAS_CORETYPE:-auto} (as configured here)"
-printf "| %-12s | %9s | %9s | %7s | %8s | %8s | %9s | %9s |\n" "student" "distill" "PyTorch" "ratio" "GFLOP/s" \
-  "of peak" "RSS dist." "RSS torch"
-printf "|%s|\n" "--------------|-----------|-----------|---------|----------|----------|-----------|-----------"
-for s in $SIZES; do
-  d=$(echo "${D_SPS[$s]}" | median)
-  t=$(echo "${T_SPS[$s]}" | median)
-  g=$(echo "${D_GF[$s]}" | median)
-  printf "| %-12s | %9s | %9s | %6sx | %8s | %8s | %9s | %9s |\n" "dim $(dim_of "$s") x $(layers_of "$s")" "$d" "$t" \
-    "$(div "$d" "$t")" "$g" "$(pct "$g" "$PEAK")" "$(mb "${D_RSS[$s]}")" "$(mb "${T_RSS[$s]}")"
-done
+echo "## Sentences of random length 4-32 tokens: $(awk -v f="${D_ROWS[$first]}" 'BEGIN { printf "%.0f%%", 100 * f }') of" \
+  "the positions are real tokens. distill drops the padding rows (model/token_pack.h); PyTorch computes and masks them."
+echo "## GFLOP/s: the matmul FLOPs distill executed (padding dropped), against the peak above."
+train_table D_SPS T_SPS D_GF rss
+echo
+echo "## The same on full-length sentences (every position a real token: nothing to drop)"
+train_table DD_SPS TD_SPS DD_GF
 if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
   echo
-  echo "## The same with OPENBLAS_CORETYPE unset: OpenBLAS picks its kernel for this CPU (PyTorch's matmuls and"
-  echo "## distill's large ones then run the same OpenBLAS kernel)"
-  printf "| %-12s | %9s | %9s | %7s | %8s | %8s |\n" "student" "distill" "PyTorch" "ratio" "GFLOP/s" "of peak"
-  printf "|%s|\n" "--------------|-----------|-----------|---------|----------|----------"
-  for s in $SIZES; do
-    d=$(echo "${DA_SPS[$s]}" | median)
-    t=$(echo "${TA_SPS[$s]}" | median)
-    g=$(echo "${DA_GF[$s]}" | median)
-    printf "| %-12s | %9s | %9s | %6sx | %8s | %8s |\n" "dim $(dim_of "$s") x $(layers_of "$s")" "$d" "$t" \
-      "$(div "$d" "$t")" "$g" "$(pct "$g" "$PEAK")"
-  done
+  echo "## Random lengths again with OPENBLAS_CORETYPE unset: OpenBLAS picks its kernel for this CPU (PyTorch's"
+  echo "## matmuls and distill's then run the same OpenBLAS kernel)"
+  train_table DA_SPS TA_SPS DA_GF
 fi
 echo "(per round:"
 for s in $SIZES; do
-  echo "   $s distill${D_SPS[$s]} | torch${T_SPS[$s]} | distill auto${DA_SPS[$s]:- n/a} | torch auto${TA_SPS[$s]:- n/a}" \
-    "| distill cpu/wall${D_CPW[$s]}"
+  echo "   $s distill${D_SPS[$s]} | torch${T_SPS[$s]} | full-length: distill${DD_SPS[$s]} torch${TD_SPS[$s]}" \
+    "| distill auto${DA_SPS[$s]:- n/a} | torch auto${TA_SPS[$s]:- n/a} | distill cpu/wall${D_CPW[$s]}"
 done
 echo ")"
 

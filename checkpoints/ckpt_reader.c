@@ -80,6 +80,11 @@ int ds_ckpt_open(ds_ckpt_reader **out, const char *path, const char *format_name
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl >= 0) H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
   r->file = fapl < 0 ? H5I_INVALID_HID : H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  /* This process may hold the file open already (`--resume` given the teacher file): HDF5 then refuses any
+   * other close degree than the first open's, so open it again with the default degree, which matches any,
+   * and let check_format say what the file is not. */
+  if (r->file < 0 && fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_DEFAULT) >= 0)
+    r->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   if (r->file < 0) ds_h5_cause(cause, sizeof cause);
   if (fapl >= 0) H5Pclose(fapl);
   int rc = r->file < 0 ? ds_fail(err, "%s: truncated or damaged HDF5 file (%s)", path, cause)

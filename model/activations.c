@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-size_t ds_acts_layout(ds_acts *a, const ds_student_shape *s, int B, int T, float *base) {
+size_t ds_acts_layout(ds_acts *a, const ds_student_shape *s, int B, long rows, long scores, float *base) {
   size_t off = 0;
   /* Each view gets the next `n` floats; with base == NULL only the total is computed. */
 #define TAKE(ptr, n)                           \
@@ -11,7 +11,7 @@ size_t ds_acts_layout(ds_acts *a, const ds_student_shape *s, int B, int T, float
     off += (size_t)(n);                        \
   } while (0)
   memset(a, 0, sizeof *a);
-  const size_t BT = (size_t)B * T, C = (size_t)s->dim, E = (size_t)ds_student_emb_dim(s);
+  const size_t BT = (size_t)rows, C = (size_t)s->dim, E = (size_t)ds_student_emb_dim(s);
   TAKE(a->encoded, BT * C);
   for (int l = 0; l < s->n_layers; l++) {
     ds_layer_acts *L = &a->layer[l];
@@ -20,7 +20,7 @@ size_t ds_acts_layout(ds_acts *a, const ds_student_shape *s, int B, int T, float
     TAKE(L->ln1_mean, BT);
     TAKE(L->ln1_rstd, BT);
     TAKE(L->qkv, BT * 3 * HD);
-    TAKE(L->att, (size_t)B * H * T * T);
+    TAKE(L->att, H * (size_t)scores);
     TAKE(L->atto, BT * HD);
     TAKE(L->attproj, BT * C);
     TAKE(L->resid_mid, BT * C);

@@ -8,30 +8,31 @@
 #include "model/shape.h"
 
 typedef struct {
-  float *ln1, *ln1_mean, *ln1_rstd;  /* (B,T,C), (B,T), (B,T) */
-  float *qkv;                        /* (B,T,3*H*hd) */
-  float *att;                        /* (B,H,T,T) attention probabilities */
-  float *atto;                       /* (B,T,H*hd) heads concatenated, before the output projection */
-  float *attproj;                    /* (B,T,C) */
-  float *resid_mid;                  /* (B,T,C) stream after attention */
-  float *ln2, *ln2_mean, *ln2_rstd;  /* (B,T,C), (B,T), (B,T) */
-  float *fch;                        /* (B,T,F) before GELU */
-  float *fch_gelu;                   /* (B,T,F) */
-  float *fcproj;                     /* (B,T,C) */
-  float *resid_out;                  /* (B,T,C) stream after the block */
+  float *ln1, *ln1_mean, *ln1_rstd;  /* (rows,C), (rows), (rows) */
+  float *qkv;                        /* (rows,3*H*hd) */
+  float *att;                        /* (H * scores) attention probabilities: model/token_pack.h says where */
+  float *atto;                       /* (rows,H*hd) heads concatenated, before the output projection */
+  float *attproj;                    /* (rows,C) */
+  float *resid_mid;                  /* (rows,C) stream after attention */
+  float *ln2, *ln2_mean, *ln2_rstd;  /* (rows,C), (rows), (rows) */
+  float *fch;                        /* (rows,F) before GELU */
+  float *fch_gelu;                   /* (rows,F) */
+  float *fcproj;                     /* (rows,C) */
+  float *resid_out;                  /* (rows,C) stream after the block */
 } ds_layer_acts;
 
 typedef struct {
-  float *encoded;                    /* (B,T,C) token + position embeddings */
+  float *encoded;                    /* (rows,C) token + position embeddings */
   ds_layer_acts layer[DS_MAX_LAYERS];
-  float *lnf, *lnf_mean, *lnf_rstd;  /* (B,T,C), (B,T), (B,T) */
+  float *lnf, *lnf_mean, *lnf_rstd;  /* (rows,C), (rows), (rows) */
   float *pooled;                     /* (B,C) */
   float *emb;                        /* (B,E): the sentence embedding (aliases pooled without projection) */
   float *logits;                     /* (B,K) or NULL */
 } ds_acts;
 
-/* Lays out the activations of a batch of B rows of T tokens at `base` (NULL: only count) and
- * returns the number of floats needed. */
-size_t ds_acts_layout(ds_acts *a, const ds_student_shape *s, int B, int T, float *base);
+/* Lays out the activations of B sequences at `base` (NULL: only count) and returns the number of floats
+ * needed: `rows` token rows in all (B*T padded, fewer packed: model/token_pack.h) and `scores` attention
+ * scores per head (B*T*T padded). Token tensors hold their first `rows` rows, att H * scores floats. */
+size_t ds_acts_layout(ds_acts *a, const ds_student_shape *s, int B, long rows, long scores, float *base);
 
 #endif

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "model/token_pack.h"
+
 /* C (M, N) = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or X^T as trans_x says: op(A) is (M, K)
  * (A stored (M, K) with row stride lda, or (K, M) when transposed), op(B) is (K, N). beta == 0: C is not
  * read. Single-threaded; callers split the rows across their threads. An AVX-512 kernel where the CPU has
@@ -33,19 +35,18 @@ void ds_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 void ds_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                            const float *w, const float *mean, const float *rstd, int N, int C);
 
-/* Multi-head self-attention core with a key padding mask.
- * qkv (B, T, 3*H*hd): Q of head h at columns [h*hd, (h+1)*hd), then K, then V.
- * mask (B, T): keys with mask 0 get no attention. probs (B, H, T, T) saved for backward.
- * out (B, T, H*hd): heads concatenated in order. */
-void ds_attention_forward(float *out, float *probs, const float *qkv, const uint8_t *mask, int B, int T, int H,
-                          int hd);
-void ds_attention_forward_naive(float *out, float *probs, const float *qkv, const uint8_t *mask, int B, int T,
-                                int H, int hd);
-/* dqkv (B, T, 3*H*hd) += ...; scratch (B, H, T, T) is overwritten. */
+/* Multi-head self-attention core, each sequence of the token pack p (model/token_pack.h) over its own rows.
+ * qkv (rows, 3*H*hd): Q of head h at columns [h*hd, (h+1)*hd), then K, then V. Rows with key_ok 0 get no
+ * attention. probs (H * scores) saved for backward: sequence b's (n_b, n_b) block of head h at
+ * H * score_start[b] + h * n_b^2. out (rows, H*hd): heads concatenated in order. */
+void ds_attention_forward(float *out, float *probs, const float *qkv, const ds_token_pack *p, int H, int hd);
+void ds_attention_forward_naive(float *out, float *probs, const float *qkv, const ds_token_pack *p, int H,
+                                int hd);
+/* dqkv (rows, 3*H*hd) += ...; scratch (H * scores) is overwritten. */
 void ds_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
-                           int B, int T, int H, int hd);
+                           const ds_token_pack *p, int H, int hd);
 void ds_attention_backward_naive(float *dqkv, float *scratch, const float *dout, const float *qkv,
-                                 const float *probs, int B, int T, int H, int hd);
+                                 const float *probs, const ds_token_pack *p, int H, int hd);
 
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).  (n) */
 void ds_gelu_forward(float *out, const float *inp, long n);
@@ -54,13 +55,17 @@ void ds_gelu_backward(float *dinp, const float *inp, const float *dout, long n);
 void ds_gelu_forward_naive(float *out, const float *inp, long n);
 void ds_gelu_backward_naive(float *dinp, const float *inp, const float *dout, long n);
 
-/* out (B, T, C) = tok[ids] + pos[0:T].  ids (B, T); tok (V, C); pos (max_len, C) */
-void ds_embedding_forward(float *out, const int32_t *ids, const float *tok, const float *pos, int B, int T, int C);
-void ds_embedding_backward(float *dtok, float *dpos, const float *dout, const int32_t *ids, int B, int T, int C);
+/* out (rows, C) = tok[ids] + pos[t] for each kept row of p (padded index b*T + t).  ids (B, T); tok (V, C);
+ * pos (max_len, C). Backward adds into the rows of dtok and dpos, in row order. */
+void ds_embedding_forward(float *out, const int32_t *ids, const float *tok, const float *pos, const ds_token_pack *p,
+                          int C);
+void ds_embedding_backward(float *dtok, float *dpos, const float *dout, const int32_t *ids, const ds_token_pack *p,
+                           int C);
 
-/* out (B, C): masked mean over T of inp (B, T, C), or row t = 0 for CLS pooling. */
-void ds_pool_forward(float *out, const float *inp, const uint8_t *mask, int cls, int B, int T, int C);
-void ds_pool_backward(float *dinp, const float *dout, const uint8_t *mask, int cls, int B, int T, int C);
+/* out (B, C): per sequence of p, the mean of its rows with key_ok over inp (rows, C), or its first row (t = 0,
+ * which the pack keeps for CLS pooling). A sequence with no valid row pools to zeros. */
+void ds_pool_forward(float *out, const float *inp, const ds_token_pack *p, int cls, int C);
+void ds_pool_backward(float *dinp, const float *dout, const ds_token_pack *p, int cls, int C);
 
 /* out = a + b (n); the backward of a residual add is just accumulating dout into both inputs. */
 void ds_residual_forward(float *out, const float *a, const float *b, long n);

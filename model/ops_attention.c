@@ -1,5 +1,6 @@
-/* Scaled dot-product attention over the packed qkv tensor, one (batch, head) pair per task, as small GEMMs.
- * Padding keys are excluded by the mask; a query row with no valid key yields zeros rather than NaN. */
+/* Scaled dot-product attention over the packed qkv tensor, one (sequence, head) pair per task, as small GEMMs.
+ * Each sequence attends within its own rows of the token pack (model/token_pack.h); rows whose key_ok is 0
+ * (padding) get no attention; a query row with no valid key yields zeros rather than NaN. */
 #include <math.h>
 #include <string.h>
 
@@ -40,32 +41,39 @@ DS_VEC_CLONES static void attention_head_forward(float *out, float *probs, const
   ds_sgemm(0, 0, T, hd, T, 1.0f, probs, T, v, stride, 0.0f, out + h * hd, HD);
 }
 
-void ds_attention_forward(float *out, float *probs, const float *qkv, const uint8_t *mask, int B, int T, int H,
-                          int hd) {
+/* Sequences differ in length once padding is dropped, so (sequence, head) tasks are handed out dynamically;
+ * each task writes only its own rows and head columns, so the result does not depend on the schedule. */
+void ds_attention_forward(float *out, float *probs, const float *qkv, const ds_token_pack *p, int H, int hd) {
   const int HD = H * hd;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; b++)
-    for (int h = 0; h < H; h++)
-      attention_head_forward(out + (long)b * T * HD, probs + ((long)b * H + h) * T * T,
-                             qkv + (long)b * T * 3 * HD, mask + (long)b * T, T, H, hd, h);
+#pragma omp parallel for collapse(2) schedule(dynamic)
+  for (int b = 0; b < p->B; b++)
+    for (int h = 0; h < H; h++) {
+      const int r0 = p->seq_start[b], n = p->seq_start[b + 1] - r0;
+      if (n > 0)
+        attention_head_forward(out + (long)r0 * HD, probs + H * p->score_start[b] + (long)h * n * n,
+                               qkv + (long)r0 * 3 * HD, p->key_ok + r0, n, H, hd, h);
+    }
 }
 
-void ds_attention_forward_naive(float *out, float *probs, const float *qkv, const uint8_t *mask, int B, int T,
-                                int H, int hd) {
+void ds_attention_forward_naive(float *out, float *probs, const float *qkv, const ds_token_pack *pk, int H,
+                                int hd) {
   const int HD = H * hd, stride = 3 * HD;
   const double scale = 1.0 / sqrt((double)hd);
-  for (int b = 0; b < B; b++)
+  for (int b = 0; b < pk->B; b++) {
+    const int r0 = pk->seq_start[b], T = pk->seq_start[b + 1] - r0;
+    const uint8_t *key_ok = pk->key_ok + r0;
+    const float *base = qkv + (long)r0 * stride;
     for (int h = 0; h < H; h++)
       for (int t = 0; t < T; t++) {
-        const float *q = qkv + ((long)b * T + t) * stride + h * hd;
-        float *p = probs + (((long)b * H + h) * T + t) * T;
+        const float *q = base + (long)t * stride + h * hd;
+        float *p = probs + H * pk->score_start[b] + ((long)h * T + t) * T;
         double maxv = -INFINITY, sum = 0.0;
         double sc[T];
         for (int s = 0; s < T; s++) {
-          const float *k = qkv + ((long)b * T + s) * stride + HD + h * hd;
+          const float *k = base + (long)s * stride + HD + h * hd;
           double dot = 0.0;
           for (int d = 0; d < hd; d++) dot += (double)q[d] * k[d];
-          sc[s] = mask[(long)b * T + s] ? dot * scale : -INFINITY;
+          sc[s] = key_ok[s] ? dot * scale : -INFINITY;
           if (sc[s] > maxv) maxv = sc[s];
         }
         for (int s = 0; s < T; s++) {
@@ -73,13 +81,14 @@ void ds_attention_forward_naive(float *out, float *probs, const float *qkv, cons
           sum += sc[s];
         }
         for (int s = 0; s < T; s++) p[s] = sum > 0.0 ? (float)(sc[s] / sum) : 0.0f;
-        float *o = out + ((long)b * T + t) * HD + h * hd;
+        float *o = out + ((long)r0 + t) * HD + h * hd;
         for (int d = 0; d < hd; d++) {
           double acc = 0.0;
-          for (int s = 0; s < T; s++) acc += (double)p[s] * qkv[((long)b * T + s) * stride + 2 * HD + h * hd + d];
+          for (int s = 0; s < T; s++) acc += (double)p[s] * base[(long)s * stride + 2 * HD + h * hd + d];
           o[d] = (float)acc;
         }
       }
+  }
 }
 
 /* One (batch, head) pair, four small GEMMs around the softmax backward:
@@ -106,33 +115,37 @@ DS_VEC_CLONES static void attention_head_backward(float *dqkv, float *dp, const 
 }
 
 void ds_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
-                           int B, int T, int H, int hd) {
+                           const ds_token_pack *p, int H, int hd) {
   const int HD = H * hd;
-  /* Each (b, h) writes only its own head's columns of its own batch row: no races. */
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; b++)
-    for (int h = 0; h < H; h++)
-      attention_head_backward(dqkv + (long)b * T * 3 * HD, scratch + ((long)b * H + h) * T * T,
-                              dout + (long)b * T * HD, qkv + (long)b * T * 3 * HD,
-                              probs + ((long)b * H + h) * T * T, T, H, hd, h);
+  /* Each (sequence, head) writes only its own head's columns of its own rows: no races. */
+#pragma omp parallel for collapse(2) schedule(dynamic)
+  for (int b = 0; b < p->B; b++)
+    for (int h = 0; h < H; h++) {
+      const int r0 = p->seq_start[b], n = p->seq_start[b + 1] - r0;
+      const long s0 = H * p->score_start[b] + (long)h * n * n;
+      if (n > 0)
+        attention_head_backward(dqkv + (long)r0 * 3 * HD, scratch + s0, dout + (long)r0 * HD,
+                                qkv + (long)r0 * 3 * HD, probs + s0, n, H, hd, h);
+    }
 }
 
 void ds_attention_backward_naive(float *dqkv, float *scratch, const float *dout, const float *qkv,
-                                 const float *probs, int B, int T, int H, int hd) {
+                                 const float *probs, const ds_token_pack *pk, int H, int hd) {
   const int HD = H * hd, stride = 3 * HD;
   const double scale = 1.0 / sqrt((double)hd);
-  for (int b = 0; b < B; b++)
+  for (int b = 0; b < pk->B; b++) {
+    const int r0 = pk->seq_start[b], T = pk->seq_start[b + 1] - r0;
+    const float *base = qkv + (long)r0 * stride, *dO = dout + (long)r0 * HD;
+    float *dbase = dqkv + (long)r0 * stride;
     for (int h = 0; h < H; h++) {
-      const float *P = probs + ((long)b * H + h) * T * T;
-      float *dS = scratch + ((long)b * H + h) * T * T;
-      const float *base = qkv + (long)b * T * stride;
-      float *dbase = dqkv + (long)b * T * stride;
+      const float *P = probs + H * pk->score_start[b] + (long)h * T * T;
+      float *dS = scratch + H * pk->score_start[b] + (long)h * T * T;
       for (int t = 0; t < T; t++) {
         double dp[T], pdp = 0.0;
         for (int s = 0; s < T; s++) {
           double acc = 0.0;
           for (int d = 0; d < hd; d++)
-            acc += (double)dout[((long)b * T + t) * HD + h * hd + d] * base[(long)s * stride + 2 * HD + h * hd + d];
+            acc += (double)dO[(long)t * HD + h * hd + d] * base[(long)s * stride + 2 * HD + h * hd + d];
           dp[s] = acc;
           pdp += P[(long)t * T + s] * acc;
         }
@@ -142,7 +155,7 @@ void ds_attention_backward_naive(float *dqkv, float *scratch, const float *dout,
         for (int d = 0; d < hd; d++) {
           double dv = 0.0, dk = 0.0, dq = 0.0;
           for (int t = 0; t < T; t++) {
-            dv += (double)P[(long)t * T + s] * dout[((long)b * T + t) * HD + h * hd + d];
+            dv += (double)P[(long)t * T + s] * dO[(long)t * HD + h * hd + d];
             dk += (double)dS[(long)t * T + s] * base[(long)t * stride + h * hd + d];
             dq += (double)dS[(long)s * T + t] * base[(long)t * stride + HD + h * hd + d];
           }
@@ -151,4 +164,5 @@ void ds_attention_backward_naive(float *dqkv, float *scratch, const float *dout,
           dbase[(long)s * stride + h * hd + d] += (float)dq;
         }
     }
+  }
 }

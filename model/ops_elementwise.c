@@ -65,70 +65,74 @@ void ds_gelu_backward_naive(float *dinp, const float *inp, const float *dout, lo
   }
 }
 
-void ds_embedding_forward(float *out, const int32_t *ids, const float *tok, const float *pos, int B, int T, int C) {
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; b++)
-    for (int t = 0; t < T; t++) {
-      const float *te = tok + (long)ids[(long)b * T + t] * C, *pe = pos + (long)t * C;
-      float *o = out + ((long)b * T + t) * C;
-      for (int c = 0; c < C; c++) o[c] = te[c] + pe[c];
-    }
+void ds_embedding_forward(float *out, const int32_t *ids, const float *tok, const float *pos, const ds_token_pack *p,
+                          int C) {
+#pragma omp parallel for schedule(static)
+  for (int r = 0; r < p->n_rows; r++) {
+    const int i = p->row[r];
+    const float *te = tok + (long)ids[i] * C, *pe = pos + (long)(i % p->T) * C;
+    float *o = out + (long)r * C;
+    for (int c = 0; c < C; c++) o[c] = te[c] + pe[c];
+  }
 }
 
-void ds_embedding_backward(float *dtok, float *dpos, const float *dout, const int32_t *ids, int B, int T, int C) {
-  /* Sequential over tokens: the same id can occur many times, and the order of sums stays fixed. */
-  for (int b = 0; b < B; b++)
-    for (int t = 0; t < T; t++) {
-      const float *d = dout + ((long)b * T + t) * C;
-      float *dt = dtok + (long)ids[(long)b * T + t] * C, *dp = dpos + (long)t * C;
-      for (int c = 0; c < C; c++) {
-        dt[c] += d[c];
-        dp[c] += d[c];
-      }
+void ds_embedding_backward(float *dtok, float *dpos, const float *dout, const int32_t *ids, const ds_token_pack *p,
+                           int C) {
+  /* Sequential over rows: the same id can occur many times, and the order of sums stays fixed. */
+  for (int r = 0; r < p->n_rows; r++) {
+    const int i = p->row[r];
+    const float *d = dout + (long)r * C;
+    float *dt = dtok + (long)ids[i] * C, *dp = dpos + (long)(i % p->T) * C;
+    for (int c = 0; c < C; c++) {
+      dt[c] += d[c];
+      dp[c] += d[c];
     }
+  }
 }
 
-static int count_tokens(const uint8_t *mask, int T) {
+/* Rows of sequence b that pooling averages (its valid tokens). */
+static int count_valid(const ds_token_pack *p, int b) {
   int n = 0;
-  for (int t = 0; t < T; t++) n += mask[t] != 0;
+  for (int r = p->seq_start[b]; r < p->seq_start[b + 1]; r++) n += p->key_ok[r] != 0;
   return n;
 }
 
-void ds_pool_forward(float *out, const float *inp, const uint8_t *mask, int cls, int B, int T, int C) {
+void ds_pool_forward(float *out, const float *inp, const ds_token_pack *p, int cls, int C) {
 #pragma omp parallel for schedule(static)
-  for (int b = 0; b < B; b++) {
+  for (int b = 0; b < p->B; b++) {
     float *o = out + (long)b * C;
-    const float *x = inp + (long)b * T * C;
+    const int r0 = p->seq_start[b], r1 = p->seq_start[b + 1];
+    memset(o, 0, sizeof(float) * C);
     if (cls) {
-      memcpy(o, x, sizeof(float) * C);
+      if (r1 > r0) memcpy(o, inp + (long)r0 * C, sizeof(float) * C);
       continue;
     }
-    memset(o, 0, sizeof(float) * C);
-    const int n = count_tokens(mask + (long)b * T, T);
+    const int n = count_valid(p, b);
     if (n == 0) continue;
-    for (int t = 0; t < T; t++)
-      if (mask[(long)b * T + t])
-        for (int c = 0; c < C; c++) o[c] += x[(long)t * C + c];
+    for (int r = r0; r < r1; r++)
+      if (p->key_ok[r])
+        for (int c = 0; c < C; c++) o[c] += inp[(long)r * C + c];
     const float inv = 1.0f / (float)n;
     for (int c = 0; c < C; c++) o[c] *= inv;
   }
 }
 
-void ds_pool_backward(float *dinp, const float *dout, const uint8_t *mask, int cls, int B, int T, int C) {
+void ds_pool_backward(float *dinp, const float *dout, const ds_token_pack *p, int cls, int C) {
 #pragma omp parallel for schedule(static)
-  for (int b = 0; b < B; b++) {
+  for (int b = 0; b < p->B; b++) {
     const float *d = dout + (long)b * C;
-    float *dx = dinp + (long)b * T * C;
+    const int r0 = p->seq_start[b], r1 = p->seq_start[b + 1];
     if (cls) {
-      for (int c = 0; c < C; c++) dx[c] += d[c];
+      if (r1 > r0)
+        for (int c = 0; c < C; c++) dinp[(long)r0 * C + c] += d[c];
       continue;
     }
-    const int n = count_tokens(mask + (long)b * T, T);
+    const int n = count_valid(p, b);
     if (n == 0) continue;
     const float inv = 1.0f / (float)n;
-    for (int t = 0; t < T; t++)
-      if (mask[(long)b * T + t])
-        for (int c = 0; c < C; c++) dx[(long)t * C + c] += d[c] * inv;
+    for (int r = r0; r < r1; r++)
+      if (p->key_ok[r])
+        for (int c = 0; c < C; c++) dinp[(long)r * C + c] += d[c] * inv;
   }
 }
 

@@ -2,11 +2,8 @@
  * time, and a vectorisable exp.
  *
  * The library is built for baseline x86-64 (SSE2, 4 floats per instruction) so one binary runs anywhere; the
- * element-wise and row kernels (GELU, LayerNorm, softmax, bias) were then bound by instruction count. GCC's
- * function multiversioning compiles a function marked DS_VEC_CLONES three times -- AVX-512 (x86-64-v4), AVX2
- * with FMA (x86-64-v3) and the baseline -- and an ifunc resolver picks one per process from the CPU it runs
- * on. The choice is fixed for a machine, so results stay reproducible there; across machines they may differ
- * in the last bits (FMA contraction), as any BLAS's do. Define DS_NO_TARGET_CLONES to build baseline only. */
+ * element-wise and row kernels (GELU, LayerNorm, softmax, bias) were then bound by instruction count, so they
+ * are marked DS_VEC_CLONES (common/vec_clones.h). */
 #ifndef DS_MODEL_OPS_SIMD_H
 #define DS_MODEL_OPS_SIMD_H
 
@@ -20,11 +17,7 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(DS_NO_TARGET_CLONES)
-#define DS_VEC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DS_VEC_CLONES
-#endif
+#include "common/vec_clones.h"
 
 /* e^x for x clamped to [-87, 87] (so e^x and 1 / (1 + e^x) stay normal floats), in plain arithmetic the compiler vectorises:
  * x = n ln2 + r with |r| <= ln2/2, e^r by its Taylor series to r^7 (truncation error below 3e-9 relative,

@@ -75,7 +75,7 @@ void ds_qat_backward(ds_student *m, const float *d_emb, const float *d_logits) {
   ds_acts *a = &m->a, *da = &m->da;
   const ds_params *ph = &q->ph;
   float *tmp = q->scr->xf; /* (N, C): site_backward's LSQ gather uses scr->tmp */
-  memset(m->dacts_mem, 0, m->acts_size * sizeof(float));
+  memset(m->dacts_mem, 0, m->acts_used * sizeof(float));
 
   if (d_emb) ds_accumulate(da->emb, d_emb, (long)B * E);
   if (K > 0 && d_logits) {
@@ -88,7 +88,7 @@ void ds_qat_backward(ds_student *m, const float *d_emb, const float *d_logits) {
     site_backward_flat(q, f0 + DS_QF_EMB, da->emb, (long)B * E);
     ds_linear_backward(da->pooled, m->g.proj_w, m->g.proj_b, da->emb, a->pooled, ph->proj_w, B, C, E);
   }
-  ds_pool_backward(da->lnf, da->pooled, m->mask, s->pooling == DS_POOL_CLS, B, T, C);
+  ds_pool_backward(da->lnf, da->pooled, &m->pack, s->pooling == DS_POOL_CLS, C);
   site_backward_flat(q, f0 + DS_QF_LNF, da->lnf, (long)N * C);
   const float *x_last = s->n_layers > 0 ? a->layer[s->n_layers - 1].resid_out : a->encoded;
   float *dx_last = s->n_layers > 0 ? da->layer[s->n_layers - 1].resid_out : da->encoded;
@@ -126,7 +126,7 @@ void ds_qat_backward(ds_student *m, const float *d_emb, const float *d_logits) {
     site_backward(q, SITE(DS_QL_CTX), dL->atto, N, HD, HD, 0);
     /* The scores' and probabilities' quantization pass gradients straight through: the softmax
      * backward runs inside the attention kernel on the dequantized probabilities. */
-    ds_attention_backward(dL->qkv, dL->att, dL->atto, L->qkv, L->att, B, T, H, hd);
+    ds_attention_backward(dL->qkv, dL->att, dL->atto, L->qkv, L->att, &m->pack, H, hd);
     for (int k = 0; k < 3; k++) site_backward(q, SITE(DS_QL_Q + k), dL->qkv, N, HD, 3 * HD, k * HD);
     ds_linear_backward(dL->ln1, G->qkv_w, G->qkv_b, dL->qkv, L->ln1, Ph->qkv_w, N, C, 3 * HD);
     site_backward_flat(q, SITE(DS_QL_LN1), dL->ln1, (long)N * C);

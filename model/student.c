@@ -69,6 +69,7 @@ void ds_student_free(ds_student *m) {
   free(m->mask_mem);
   free(m->acts_mem);
   free(m->dacts_mem);
+  ds_token_pack_free(&m->pack);
   ds_vocab_map_free(m->vocab_map);
   ds_qat_free(m->qat);
   memset(m, 0, sizeof *m);
@@ -76,25 +77,33 @@ void ds_student_free(ds_student *m) {
 
 void ds_student_zero_grad(ds_student *m) { memset(m->grads, 0, m->table.n_params * sizeof(float)); }
 
-static int ensure_acts(ds_student *m, int B, int T, ds_err *err) {
-  if (m->acts_mem && B == m->acts_B && T == m->acts_T) return 0;
-  ds_acts probe;
-  const size_t need = ds_acts_layout(&probe, &m->shape, B, T, NULL);
-  if (need > m->acts_size) {
-    free(m->acts_mem);
-    free(m->dacts_mem);
-    m->acts_mem = malloc(need * sizeof(float));
-    m->dacts_mem = malloc(need * sizeof(float));
-    if (!m->acts_mem || !m->dacts_mem) {
-      m->acts_size = 0;
-      return ds_fail(err, "out of memory allocating activations for batch %d x %d", B, T);
+/* Packs the batch's token rows and lays the activations out for them; the buffers are sized once for B x T
+ * padded tokens, which any packing of the batch fits in. */
+static int prepare_acts(ds_student *m, const uint8_t *mask, int B, int T, ds_err *err) {
+  if (!m->acts_mem || B != m->acts_B || T != m->acts_T) {
+    ds_acts probe;
+    const size_t need = ds_acts_layout(&probe, &m->shape, B, (long)B * T, (long)B * T * T, NULL);
+    if (need > m->acts_size) {
+      free(m->acts_mem);
+      free(m->dacts_mem);
+      m->acts_mem = malloc(need * sizeof(float));
+      m->dacts_mem = malloc(need * sizeof(float));
+      if (!m->acts_mem || !m->dacts_mem) {
+        m->acts_size = 0;
+        return ds_fail(err, "out of memory allocating activations for batch %d x %d", B, T);
+      }
+      m->acts_size = need;
     }
-    m->acts_size = need;
+    m->acts_B = B;
+    m->acts_T = T;
   }
-  ds_acts_layout(&m->a, &m->shape, B, T, m->acts_mem);
-  ds_acts_layout(&m->da, &m->shape, B, T, m->dacts_mem);
-  m->acts_B = B;
-  m->acts_T = T;
+  const int padded = m->keep_padding || m->naive || m->qat;
+  if (ds_token_pack_build(&m->pack, mask, B, T, padded ? DS_PACK_PADDED : DS_PACK_VALID,
+                          m->shape.pooling == DS_POOL_CLS, err))
+    return -1;
+  const long rows = m->pack.n_rows, scores = ds_token_pack_scores(&m->pack);
+  m->acts_used = ds_acts_layout(&m->a, &m->shape, B, rows, scores, m->acts_mem);
+  ds_acts_layout(&m->da, &m->shape, B, rows, scores, m->dacts_mem);
   return 0;
 }
 
@@ -106,20 +115,20 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
   for (long i = 0; i < (long)B * T; i++)
     if (ids[i] < 0 || ids[i] >= s->vocab)
       return ds_fail(err, "token id %d at row %ld is outside the vocabulary [0, %d)", ids[i], i / T, s->vocab);
-  if (ensure_acts(m, B, T, err)) return -1;
+  if (prepare_acts(m, mask, B, T, err)) return -1;
   m->ids = ids;
   m->mask = mask;
   m->B = B;
   m->T = T;
-  const int C = s->dim, hd = s->head_dim, N = B * T, E = ds_student_emb_dim(s);
+  const int C = s->dim, hd = s->head_dim, N = m->pack.n_rows, E = ds_student_emb_dim(s);
   void (*linear)(float *, const float *, const float *, const float *, int, int, int) =
       m->naive ? ds_linear_forward_naive : ds_linear_forward;
-  void (*attention)(float *, float *, const float *, const uint8_t *, int, int, int, int) =
+  void (*attention)(float *, float *, const float *, const ds_token_pack *, int, int) =
       m->naive ? ds_attention_forward_naive : ds_attention_forward;
   ds_acts *a = &m->a;
   if (m->qat && m->qat->mode == DS_QAT_FAKE) return ds_qat_forward(m, err);
 
-  ds_embedding_forward(a->encoded, ids, m->p.tok_emb, m->p.pos_emb, B, T, C);
+  ds_embedding_forward(a->encoded, ids, m->p.tok_emb, m->p.pos_emb, &m->pack, C);
   const float *x = a->encoded;
   for (int l = 0; l < s->n_layers; l++) {
     const ds_layer_params *P = &m->p.layer[l];
@@ -127,7 +136,7 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
     const int H = s->heads[l], HD = H * hd, F = s->ffn[l];
     ds_layernorm_forward(L->ln1, L->ln1_mean, L->ln1_rstd, x, P->ln1_w, P->ln1_b, N, C);
     linear(L->qkv, L->ln1, P->qkv_w, P->qkv_b, N, C, 3 * HD);
-    attention(L->atto, L->att, L->qkv, mask, B, T, H, hd);
+    attention(L->atto, L->att, L->qkv, &m->pack, H, hd);
     ds_unit_mask_apply(L->atto, m->head_mask[l], N, H, hd);
     linear(L->attproj, L->atto, P->attn_out_w, P->attn_out_b, N, HD, C);
     ds_residual_forward(L->resid_mid, x, L->attproj, (long)N * C);
@@ -140,7 +149,7 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
     x = L->resid_out;
   }
   ds_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, x, m->p.lnf_w, m->p.lnf_b, N, C);
-  ds_pool_forward(a->pooled, a->lnf, mask, s->pooling == DS_POOL_CLS, B, T, C);
+  ds_pool_forward(a->pooled, a->lnf, &m->pack, s->pooling == DS_POOL_CLS, C);
   if (s->out_dim > 0) linear(a->emb, a->pooled, m->p.proj_w, m->p.proj_b, B, C, s->out_dim);
   if (s->n_classes > 0) linear(a->logits, a->emb, m->p.cls_w, m->p.cls_b, B, E, s->n_classes);
   if (m->qat && m->qat->mode == DS_QAT_OBSERVE && m->qat->update) ds_qat_observe(m);
@@ -149,7 +158,7 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
 
 void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logits) {
   const ds_student_shape *s = &m->shape;
-  const int B = m->B, T = m->T, C = s->dim, hd = s->head_dim, N = B * T, E = ds_student_emb_dim(s);
+  const int B = m->B, C = s->dim, hd = s->head_dim, N = m->pack.n_rows, E = ds_student_emb_dim(s);
   void (*linear_bw)(float *, float *, float *, const float *, const float *, const float *, int, int, int) =
       m->naive ? ds_linear_backward_naive : ds_linear_backward;
   ds_acts *a = &m->a, *da = &m->da;
@@ -157,13 +166,13 @@ void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logit
     ds_qat_backward(m, d_emb, d_logits);
     return;
   }
-  memset(m->dacts_mem, 0, m->acts_size * sizeof(float));
+  memset(m->dacts_mem, 0, m->acts_used * sizeof(float));
 
   if (d_emb) memcpy(da->emb, d_emb, sizeof(float) * (size_t)B * E);
   if (s->n_classes > 0 && d_logits)
     linear_bw(da->emb, m->g.cls_w, m->g.cls_b, d_logits, a->emb, m->p.cls_w, B, E, s->n_classes);
   if (s->out_dim > 0) linear_bw(da->pooled, m->g.proj_w, m->g.proj_b, da->emb, a->pooled, m->p.proj_w, B, C, E);
-  ds_pool_backward(da->lnf, da->pooled, m->mask, s->pooling == DS_POOL_CLS, B, T, C);
+  ds_pool_backward(da->lnf, da->pooled, &m->pack, s->pooling == DS_POOL_CLS, C);
   const float *x_last = s->n_layers > 0 ? a->layer[s->n_layers - 1].resid_out : a->encoded;
   float *dx_last = s->n_layers > 0 ? da->layer[s->n_layers - 1].resid_out : da->encoded;
   ds_layernorm_backward(dx_last, m->g.lnf_w, m->g.lnf_b, da->lnf, x_last, m->p.lnf_w, a->lnf_mean, a->lnf_rstd,
@@ -188,11 +197,11 @@ void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logit
     linear_bw(dL->atto, G->attn_out_w, G->attn_out_b, dL->resid_mid, L->atto, P->attn_out_w, N, HD, C);
     ds_unit_mask_apply(dL->atto, m->head_mask[l], N, H, hd);
     /* dL->att is free scratch: the probabilities' gradient is consumed inside attention backward. */
-    ds_attention_backward(dL->qkv, dL->att, dL->atto, L->qkv, L->att, B, T, H, hd);
+    ds_attention_backward(dL->qkv, dL->att, dL->atto, L->qkv, L->att, &m->pack, H, hd);
     linear_bw(dL->ln1, G->qkv_w, G->qkv_b, dL->qkv, L->ln1, P->qkv_w, N, C, 3 * HD);
     ds_layernorm_backward(dx, G->ln1_w, G->ln1_b, dL->ln1, x, P->ln1_w, L->ln1_mean, L->ln1_rstd, N, C);
   }
-  ds_embedding_backward(m->g.tok_emb, m->g.pos_emb, da->encoded, m->ids, B, T, C);
+  ds_embedding_backward(m->g.tok_emb, m->g.pos_emb, da->encoded, m->ids, &m->pack, C);
 }
 
 size_t ds_student_live_params(const ds_student *m) {

@@ -5,6 +5,7 @@
 
 #include "model/activations.h"
 #include "model/shape.h"
+#include "model/token_pack.h"
 #include "model/vocab_map.h"
 
 /* ---- The trainable model: parameters, gradients, masks and activations -------------------- */
@@ -24,11 +25,16 @@ typedef struct {
   /* Quantization-aware training (model/qat.h, model/qat_model.h): NULL = a float model. Owned; in its
    * fake-quant mode forward and backward run the integer-exact simulation instead of the float pass. */
   struct ds_qat *qat;
-  /* Activations of the last forward pass and their gradients, sized for acts_B x acts_T. */
+  /* Activations of the last forward pass and their gradients: buffers sized for acts_B x acts_T padded
+   * tokens, laid out each pass for the rows that pass computes (acts_used floats). */
   float *acts_mem, *dacts_mem;
-  size_t acts_size;
+  size_t acts_size, acts_used;
   ds_acts a, da;
   int acts_B, acts_T;
+  /* The token rows of the last forward (model/token_pack.h): padding dropped, unless keep_padding is set,
+   * the reference kernels run (naive) or the model is quantization-aware (its simulation is per position). */
+  ds_token_pack pack;
+  int keep_padding;
   const int32_t *ids;        /* (B,T) of the last forward; the caller keeps them alive for backward */
   const uint8_t *mask;       /* (B,T) */
   int B, T;

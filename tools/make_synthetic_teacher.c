@@ -13,9 +13,11 @@
 #include "model/student.h"
 
 static const char *usage =
-    "usage: make_synthetic_teacher --out FILE [--rows N] [--len L] [--vocab V] [--classes K] [--emb-dim D]\n"
-    "                              [--dim C] [--layers N] [--heads H] [--ffn F] [--seed S] [--targets model|random]\n"
-    "defaults: 20000 rows, L 32, V 2000, K 10, D 64, teacher dim 128, 2 layers, 4 heads, ffn 512, seed 1\n";
+    "usage: make_synthetic_teacher --out FILE [--rows N] [--len L] [--min-len M] [--vocab V] [--classes K]\n"
+    "                              [--emb-dim D] [--dim C] [--layers N] [--heads H] [--ffn F] [--seed S]\n"
+    "                              [--targets model|random]\n"
+    "defaults: 20000 rows, L 32, real lengths uniform in [min(4, L), L] (M = L: no padding), V 2000, K 10, D 64,\n"
+    "          teacher dim 128, 2 layers, 4 heads, ffn 512, seed 1\n";
 
 static int parse_long(const char *flag, const char *s, long lo, long *out) {
   char *end;
@@ -30,7 +32,7 @@ static int parse_long(const char *flag, const char *s, long lo, long *out) {
 
 int main(int argc, char **argv) {
   long rows = 20000, len = 32, vocab = 2000, classes = 10, emb = 64, dim = 128, layers = 2, heads = 4, ffn = 512,
-       seed = 1;
+       seed = 1, min_len = 0;
   const char *out = NULL;
   int random_targets = 0;
   for (int i = 1; i < argc; i++) {
@@ -45,6 +47,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(a, "--rows") == 0) dst = &rows;
     else if (strcmp(a, "--len") == 0) { dst = &len; lo = 2; }
+    else if (strcmp(a, "--min-len") == 0) dst = &min_len;
     else if (strcmp(a, "--vocab") == 0) { dst = &vocab; lo = 3; }
     else if (strcmp(a, "--classes") == 0) { dst = &classes; lo = 0; }
     else if (strcmp(a, "--emb-dim") == 0) { dst = &emb; lo = 0; }
@@ -57,7 +60,7 @@ int main(int argc, char **argv) {
     if (parse_long(a, v, lo, dst)) return 1;
     i++;
   }
-  if (!out || (classes == 0 && emb == 0) || dim % heads != 0 || layers > DS_MAX_LAYERS) {
+  if (!out || (classes == 0 && emb == 0) || dim % heads != 0 || layers > DS_MAX_LAYERS || min_len > len) {
     fprintf(stderr, "%s", usage);
     return 1;
   }
@@ -114,9 +117,9 @@ int main(int argc, char **argv) {
   for (long r0 = 0; r0 < rows; r0 += chunk) {
     const int n = (int)(rows - r0 < chunk ? rows - r0 : chunk);
     for (int b = 0; b < n; b++) {
-      /* Lengths from 4 (or L) to L; ids skip 0, the pad id. */
-      const int min_len = len < 4 ? (int)len : 4;
-      const int real = min_len + (int)gsl_rng_uniform_int(rng, (unsigned long)(len - min_len + 1));
+      /* Lengths from --min-len (default 4, or L if shorter) to L; ids skip 0, the pad id. */
+      const int lo = min_len > 0 ? (int)min_len : len < 4 ? (int)len : 4;
+      const int real = lo + (int)gsl_rng_uniform_int(rng, (unsigned long)(len - lo + 1));
       for (int t = 0; t < len; t++) {
         ids[b * len + t] = t < real ? 1 + (int32_t)gsl_rng_uniform_int(rng, (unsigned long)(vocab - 1)) : 0;
         mask[b * len + t] = t < real;

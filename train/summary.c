@@ -38,12 +38,16 @@ int ds_summary_write(const ds_trainer *tr, const char *path, ds_err *err) {
   json_metric(f, "val_top1", v->n > 0 ? v->top1 : NAN);
   json_metric(f, "val_kl", v->n > 0 ? v->kl : NAN);
   json_metric(f, "val_mse", v->n > 0 ? v->mse : NAN);
+  json_metric(f, "val_label_acc", v->n > 0 ? v->label_acc : NAN);
+  json_metric(f, "val_knn10", v->n > 0 ? v->knn10 : NAN);
   /* [quant]: the same metrics of the integer-only int8 model (train/qat_train.h). */
   const ds_eval_metrics *q = &tr->int8_val;
   json_metric(f, "int8_val_loss", q->n > 0 ? q->loss : NAN);
   json_metric(f, "int8_val_cos", q->n > 0 ? q->cos : NAN);
   json_metric(f, "int8_val_top1", q->n > 0 ? q->top1 : NAN);
   json_metric(f, "int8_val_kl", q->n > 0 ? q->kl : NAN);
+  json_metric(f, "int8_val_label_acc", q->n > 0 ? q->label_acc : NAN);
+  json_metric(f, "int8_val_knn10", q->n > 0 ? q->knn10 : NAN);
   if (tr->best_step >= 0) {
     fprintf(f, ",\n  \"best_step\": %ld", tr->best_step);
     json_metric(f, "best_val_loss", tr->best_val_loss);

@@ -22,6 +22,8 @@ check() { # description, then a command that must succeed
 # json FILE KEY: the number stored under KEY
 json() { sed -n "s/.*\"$2\": \([-0-9.e+]*\).*/\1/p" "$1" | head -1; }
 close() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= t) }'; }
+# fraction X: X is a number in [0, 1] (summary.json leaves non-finite metrics out, so NaN reads as "")
+fraction() { awk -v a="$1" 'BEGIN { exit !(a ~ /^[-0-9.e+]+$/ && a + 0 >= 0 && a + 0 <= 1) }'; }
 
 "$gen" --out "$work/t.h5" --rows 800 --len 24 --vocab 1500 --classes 7 --emb-dim 48 --dim 32 --ffn 64 >/dev/null || exit 1
 cat > "$work/s.cfg" <<CFG
@@ -49,6 +51,11 @@ CFG
 check "QAT run exits 0" test $? -eq 0
 s="$work/a/summary.json"
 for k in cos top1; do
+  check "summary int8_val_$k = val_$k" close "$(json "$s" int8_val_$k)" "$(json "$s" val_$k)" 0
+done
+# The teacher has labels and embeddings: label accuracy and kNN@10 of both models are in the summary.
+for k in label_acc knn10; do
+  check "summary val_$k is a fraction ($(json "$s" val_$k))" fraction "$(json "$s" val_$k)"
   check "summary int8_val_$k = val_$k" close "$(json "$s" int8_val_$k)" "$(json "$s" val_$k)" 0
 done
 "$distill" eval --checkpoint "$work/a/last.ckpt" --teacher "$work/t.h5" > "$work/fq.json"

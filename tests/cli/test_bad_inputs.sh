@@ -185,9 +185,12 @@ expect_fail resume-without-checkpoint "resume" "last\.ckpt" -- --teacher "$WORK/
   --out "$WORK/out_resume-without-checkpoint" --resume
 expect_fail resume-missing-file "resume" "nothing\.ckpt" -- --teacher "$WORK/good.h5" --student "$WORK/good.cfg" \
   --out "$WORK/out_resume-missing-file" --resume "$WORK/nothing.ckpt"
-# (an HDF5 file other than the teacher: passing the teacher itself gets a misleading "damaged file" message)
+# An HDF5 file other than the teacher.
 expect_fail resume-not-a-checkpoint "no_targets\.h5" "distill-checkpoint" -- --teacher "$WORK/good.h5" \
   --student "$WORK/good.cfg" --out "$WORK/out_resume-not-a-checkpoint" --resume "$WORK/no_targets.h5"
+# The teacher file itself, which this run holds open as its teacher while it opens the checkpoint.
+expect_fail resume-teacher-itself "good\.h5" "not a 'distill-checkpoint' file" -- --teacher "$WORK/good.h5" \
+  --student "$WORK/good.cfg" --out "$WORK/out_resume-teacher-itself" --resume "$WORK/good.h5"
 expect_fail no-student "student" -- --teacher "$WORK/good.h5" --out "$WORK/out_no-student"
 expect_fail no-teacher "teacher" -- --student "$WORK/good.cfg" --out "$WORK/out_no-teacher"
 expect_fail run-missing-config "nope\.cfg" -- run "$WORK/nope.cfg" --out "$WORK/out_run-missing-config"

@@ -105,32 +105,40 @@ static void test_layernorm(void) {
 }
 
 /* ---- attention ---- */
-typedef struct { float *out, *probs, *qkv, *r; uint8_t *mask; int B, T, Hh, hd; } att_ctx;
+typedef struct { float *out, *probs, *qkv, *r; const ds_token_pack *pk; int Hh, hd; } att_ctx;
 static double att_loss(void *p) {
   att_ctx *c = p;
-  ds_attention_forward(c->out, c->probs, c->qkv, c->mask, c->B, c->T, c->Hh, c->hd);
-  return dot(c->out, c->r, (long)c->B * c->T * c->Hh * c->hd);
+  ds_attention_forward(c->out, c->probs, c->qkv, c->pk, c->Hh, c->hd);
+  return dot(c->out, c->r, (long)c->pk->n_rows * c->Hh * c->hd);
 }
-static void test_attention(void) {
-  att_ctx c = {.B = 2, .T = 5, .Hh = 2, .hd = 3};
-  const long nqkv = (long)c.B * c.T * 3 * c.Hh * c.hd, nout = (long)c.B * c.T * c.Hh * c.hd;
+/* Padded (every position a row, padding masked as keys) and packed (padding dropped) layouts. */
+static void test_attention(ds_pack_mode mode) {
+  const int B = 2, T = 5;
+  uint8_t mask[10] = {1, 1, 1, 1, 1, 1, 1, 0, 0, 0}; /* second row padded after 2 tokens */
+  ds_token_pack pk = {0};
+  ds_err err;
+  CHECK(ds_token_pack_build(&pk, mask, B, T, mode, 0, &err) == 0);
+  CHECK(pk.n_rows == (mode == DS_PACK_PADDED ? 10 : 7));
+  att_ctx c = {.pk = &pk, .Hh = 2, .hd = 3};
+  const long nqkv = (long)pk.n_rows * 3 * c.Hh * c.hd, nout = (long)pk.n_rows * c.Hh * c.hd;
   c.qkv = randn(nqkv, 1);
   c.r = randn(nout, 1);
   c.out = malloc(4 * nout);
-  c.probs = malloc(4 * c.B * c.Hh * c.T * c.T);
-  uint8_t mask[10] = {1, 1, 1, 1, 1, 1, 1, 0, 0, 0}; /* second row padded after 2 tokens */
-  c.mask = mask;
+  c.probs = malloc(4 * c.Hh * ds_token_pack_scores(&pk));
   att_loss(&c);
-  float *dqkv = calloc(nqkv, 4), *scratch = malloc(4 * c.B * c.Hh * c.T * c.T);
-  ds_attention_backward(dqkv, scratch, c.r, c.qkv, c.probs, c.B, c.T, c.Hh, c.hd);
-  fd_check("attention dqkv", c.qkv, dqkv, nqkv, 200, att_loss, &c);
-  /* Keys at padded positions must receive exactly no gradient. */
-  const int HD = c.Hh * c.hd;
-  double pad_grad = 0.0;
-  for (int t = 2; t < 5; t++)
-    for (int j = HD; j < 3 * HD; j++) pad_grad += fabs(dqkv[((long)1 * c.T + t) * 3 * HD + j]);
-  CHECK(pad_grad == 0.0);
+  float *dqkv = calloc(nqkv, 4), *scratch = malloc(4 * c.Hh * ds_token_pack_scores(&pk));
+  ds_attention_backward(dqkv, scratch, c.r, c.qkv, c.probs, &pk, c.Hh, c.hd);
+  fd_check(mode == DS_PACK_PADDED ? "attention dqkv (padded)" : "attention dqkv (packed)", c.qkv, dqkv, nqkv, 200,
+           att_loss, &c);
+  if (mode == DS_PACK_PADDED) { /* keys at padded positions must receive exactly no gradient */
+    const int HD = c.Hh * c.hd;
+    double pad_grad = 0.0;
+    for (int t = 2; t < 5; t++)
+      for (int j = HD; j < 3 * HD; j++) pad_grad += fabs(dqkv[((long)1 * T + t) * 3 * HD + j]);
+    CHECK(pad_grad == 0.0);
+  }
   free(c.qkv); free(c.r); free(c.out); free(c.probs); free(dqkv); free(scratch);
+  ds_token_pack_free(&pk);
 }
 
 /* ---- gelu ---- */
@@ -152,32 +160,39 @@ static void test_gelu(void) {
 }
 
 /* ---- embedding + pooling ---- */
-typedef struct { float *out, *pooled, *tok, *pos, *r; int32_t *ids; uint8_t *mask; int B, T, C, cls; } emb_ctx;
+typedef struct { float *out, *pooled, *tok, *pos, *r; int32_t *ids; const ds_token_pack *pk; int B, C, cls; } emb_ctx;
 static double emb_loss(void *p) {
   emb_ctx *c = p;
-  ds_embedding_forward(c->out, c->ids, c->tok, c->pos, c->B, c->T, c->C);
-  ds_pool_forward(c->pooled, c->out, c->mask, c->cls, c->B, c->T, c->C);
+  ds_embedding_forward(c->out, c->ids, c->tok, c->pos, c->pk, c->C);
+  ds_pool_forward(c->pooled, c->out, c->pk, c->cls, c->C);
   return dot(c->pooled, c->r, (long)c->B * c->C);
 }
-static void test_embedding_pool(int cls) {
-  emb_ctx c = {.B = 2, .T = 4, .C = 3, .cls = cls};
-  int32_t ids[8] = {1, 4, 4, 0, 2, 3, 1, 0};
-  uint8_t mask[8] = {1, 1, 1, 0, 1, 1, 0, 0};
+static void test_embedding_pool(int cls, ds_pack_mode mode) {
+  const int T = 4;
+  emb_ctx c = {.B = 3, .C = 3, .cls = cls};
+  int32_t ids[12] = {1, 4, 4, 0, 2, 3, 1, 0, 0, 2, 3, 0};
+  uint8_t mask[12] = {1, 1, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0}; /* the third sequence starts with padding */
+  ds_token_pack pk = {0};
+  ds_err err;
+  CHECK(ds_token_pack_build(&pk, mask, c.B, T, mode, cls, &err) == 0);
   c.ids = ids;
-  c.mask = mask;
+  c.pk = &pk;
   c.tok = randn(5 * c.C, 1);
-  c.pos = randn(c.T * c.C, 1);
+  c.pos = randn(T * c.C, 1);
   c.r = randn(c.B * c.C, 1);
-  c.out = malloc(4 * c.B * c.T * c.C);
+  c.out = malloc(4 * pk.n_rows * c.C);
   c.pooled = malloc(4 * c.B * c.C);
   emb_loss(&c);
-  float *dout = calloc(c.B * c.T * c.C, 4), *dtok = calloc(5 * c.C, 4), *dpos = calloc(c.T * c.C, 4);
-  ds_pool_backward(dout, c.r, c.mask, cls, c.B, c.T, c.C);
-  ds_embedding_backward(dtok, dpos, dout, c.ids, c.B, c.T, c.C);
-  fd_check(cls ? "embedding+cls pool dtok" : "embedding+mean pool dtok", c.tok, dtok, 5 * c.C, 100, emb_loss, &c);
-  fd_check(cls ? "embedding+cls pool dpos" : "embedding+mean pool dpos", c.pos, dpos, c.T * c.C, 100, emb_loss,
-           &c);
+  float *dout = calloc(pk.n_rows * c.C, 4), *dtok = calloc(5 * c.C, 4), *dpos = calloc(T * c.C, 4);
+  ds_pool_backward(dout, c.r, &pk, cls, c.C);
+  ds_embedding_backward(dtok, dpos, dout, c.ids, &pk, c.C);
+  char name[80];
+  snprintf(name, sizeof name, "embedding+%s pool (%s) dtok", cls ? "cls" : "mean", mode ? "packed" : "padded");
+  fd_check(name, c.tok, dtok, 5 * c.C, 100, emb_loss, &c);
+  snprintf(name, sizeof name, "embedding+%s pool (%s) dpos", cls ? "cls" : "mean", mode ? "packed" : "padded");
+  fd_check(name, c.pos, dpos, T * c.C, 100, emb_loss, &c);
   free(c.tok); free(c.pos); free(c.r); free(c.out); free(c.pooled); free(dout); free(dtok); free(dpos);
+  ds_token_pack_free(&pk);
 }
 
 /* ---- the whole model ---- */
@@ -193,13 +208,14 @@ static double model_loss(void *p) {
   return dot(c->m->a.emb, c->r_emb, (long)c->B * ds_student_emb_dim(s)) +
          dot(c->m->a.logits, c->r_logits, (long)c->B * s->n_classes);
 }
-static void test_model(ds_pooling pooling, int out_dim, int prune_head) {
+static void test_model(ds_pooling pooling, int out_dim, int prune_head, int keep_padding) {
   ds_student_shape s = {.vocab = 11, .max_len = 6, .dim = 8, .n_layers = 2, .head_dim = 4,
                         .heads = {2, 1}, .ffn = {12, 10}, .out_dim = out_dim, .n_classes = 3,
                         .pooling = pooling};
   ds_student m;
   ds_err err;
   CHECK(ds_student_init(&m, &s, &err) == 0);
+  m.keep_padding = keep_padding;
   /* Larger than the usual 0.02 so every path carries a gradient well above rounding noise. */
   for (size_t i = 0; i < m.table.n_params; i++) m.params[i] = (float)gsl_ran_gaussian(rng, 0.3);
   if (prune_head) {
@@ -219,8 +235,8 @@ static void test_model(ds_pooling pooling, int out_dim, int prune_head) {
   for (int i = 0; i < m.table.n_tensors; i++) {
     const ds_tensor_info *t = &m.table.tensors[i];
     char what[128];
-    snprintf(what, sizeof what, "model(%s,out%d%s) %s", pooling == DS_POOL_CLS ? "cls" : "mean", out_dim,
-             prune_head ? ",pruned" : "", t->name);
+    snprintf(what, sizeof what, "model(%s,out%d%s%s) %s", pooling == DS_POOL_CLS ? "cls" : "mean", out_dim,
+             prune_head ? ",pruned" : "", keep_padding ? ",padded" : "", t->name);
     fd_check(what, m.params + t->offset, grads + t->offset, (long)t->numel, 40, model_loss, &c);
   }
   if (prune_head) {
@@ -246,13 +262,17 @@ int main(void) {
   test_linear(0);
   test_linear(1);
   test_layernorm();
-  test_attention();
+  test_attention(DS_PACK_PADDED);
+  test_attention(DS_PACK_VALID);
   test_gelu();
-  test_embedding_pool(0);
-  test_embedding_pool(1);
-  test_model(DS_POOL_MEAN, 5, 0);
-  test_model(DS_POOL_CLS, 0, 0);
-  test_model(DS_POOL_MEAN, 5, 1);
+  for (int cls = 0; cls < 2; cls++) {
+    test_embedding_pool(cls, DS_PACK_PADDED);
+    test_embedding_pool(cls, DS_PACK_VALID);
+  }
+  test_model(DS_POOL_MEAN, 5, 0, 0);
+  test_model(DS_POOL_MEAN, 5, 0, 1);
+  test_model(DS_POOL_CLS, 0, 0, 0);
+  test_model(DS_POOL_MEAN, 5, 1, 0);
   gsl_rng_free(rng);
   return check_report();
 }

@@ -103,27 +103,34 @@ static void test_gelu(void) {
   free(x), free(y), free(r), free(d), free(g), free(gr);
 }
 
-static void test_attention_backward(void) {
+/* Fast against naive kernels in both layouts: padded (row 2 has no valid key at all) and packed (row 2 then
+ * has no rows). */
+static void test_attention_backward(ds_pack_mode mode) {
   const int B = 3, T = 19, H = 3, hd = 8, HD = H * hd;
-  float *qkv = randn((long)B * T * 3 * HD, 1.0), *dout = randn((long)B * T * HD, 1.0);
-  float *out = malloc(sizeof(float) * B * T * HD), *probs = malloc(sizeof(float) * B * H * T * T);
-  float *sc = malloc(sizeof(float) * B * H * T * T), *sc2 = malloc(sizeof(float) * B * H * T * T);
-  float *d1 = randn((long)B * T * 3 * HD, 0.1), *d2 = malloc(sizeof(float) * B * T * 3 * HD);
-  memcpy(d2, d1, sizeof(float) * B * T * 3 * HD); /* both accumulate onto the same start */
   uint8_t mask[3 * 19];
   for (int b = 0; b < B; b++)
-    for (int t = 0; t < T; t++) mask[b * T + t] = b == 2 ? 0 : t < T - 5 * b; /* row 2: no valid key */
-  ds_attention_forward(out, probs, qkv, mask, B, T, H, hd);
-  float *ref = malloc(sizeof(float) * B * T * HD), *pref = malloc(sizeof(float) * B * H * T * T);
-  ds_attention_forward_naive(ref, pref, qkv, mask, B, T, H, hd);
-  CHECK(rel_max(out, ref, (long)B * T * HD) < 1e-5);
-  CHECK(rel_max(probs, pref, (long)B * H * T * T) < 1e-5);
-  ds_attention_backward(d1, sc, dout, qkv, probs, B, T, H, hd);
-  ds_attention_backward_naive(d2, sc2, dout, qkv, probs, B, T, H, hd);
-  const double e = rel_max(d1, d2, (long)B * T * 3 * HD);
-  printf("attention backward: rel err %.3g\n", e);
+    for (int t = 0; t < T; t++) mask[b * T + t] = b == 2 ? 0 : t < T - 5 * b;
+  ds_token_pack pk = {0};
+  ds_err err;
+  CHECK(ds_token_pack_build(&pk, mask, B, T, mode, 0, &err) == 0);
+  const long R = pk.n_rows, S = H * ds_token_pack_scores(&pk);
+  float *qkv = randn(R * 3 * HD, 1.0), *dout = randn(R * HD, 1.0);
+  float *out = malloc(sizeof(float) * R * HD), *probs = malloc(sizeof(float) * S);
+  float *sc = malloc(sizeof(float) * S), *sc2 = malloc(sizeof(float) * S);
+  float *d1 = randn(R * 3 * HD, 0.1), *d2 = malloc(sizeof(float) * R * 3 * HD);
+  memcpy(d2, d1, sizeof(float) * R * 3 * HD); /* both accumulate onto the same start */
+  ds_attention_forward(out, probs, qkv, &pk, H, hd);
+  float *ref = malloc(sizeof(float) * R * HD), *pref = malloc(sizeof(float) * S);
+  ds_attention_forward_naive(ref, pref, qkv, &pk, H, hd);
+  CHECK(rel_max(out, ref, R * HD) < 1e-5);
+  CHECK(rel_max(probs, pref, S) < 1e-5);
+  ds_attention_backward(d1, sc, dout, qkv, probs, &pk, H, hd);
+  ds_attention_backward_naive(d2, sc2, dout, qkv, probs, &pk, H, hd);
+  const double e = rel_max(d1, d2, R * 3 * HD);
+  printf("attention backward (%s, %ld rows): rel err %.3g\n", mode ? "packed" : "padded", R, e);
   CHECK(e < 1e-5);
   free(qkv), free(dout), free(out), free(probs), free(sc), free(sc2), free(d1), free(d2), free(ref), free(pref);
+  ds_token_pack_free(&pk);
 }
 
 /* Column sums are per column in row order: identical bits for 1 and 3 threads. */
@@ -158,7 +165,8 @@ int main(void) {
   gsl_rng_set(rng, 11);
   test_sgemm();
   test_gelu();
-  test_attention_backward();
+  test_attention_backward(DS_PACK_PADDED);
+  test_attention_backward(DS_PACK_VALID);
   test_thread_independence();
   gsl_rng_free(rng);
   return check_report();

@@ -79,10 +79,11 @@ static void test_adamw_reference(void) {
     ds_adamw_step(p, g, m, v, N, &hp, t);
     ref_adamw(pr, gr, mr, vr, N, 3e-3, 0.9, 0.999, 1e-8, 0.05, t);
   }
-  /* float storage of p, m, v between steps is the only difference from the double reference */
+  /* The step runs in float, as torch's does (test_adamw_torch matches torch itself to 1e-6): float rounding of
+   * each product is the difference from the double reference, ~3e-8 per step on m's terms of up to 0.3. */
   for (int i = 0; i < N; i++) {
     CHECK_CLOSE(p[i], pr[i], 1e-6, 1e-6);
-    CHECK_CLOSE(m[i], mr[i], 1e-8, 1e-6); /* m cancels to small values: absolute */
+    CHECK_CLOSE(m[i], mr[i], 2e-7, 1e-6); /* m cancels to small values: absolute */
     CHECK_CLOSE(v[i], vr[i], 1e-12, 1e-6);
   }
   /* element 0 always has a zero gradient, so it only decays: p0 (1 - lr wd)^10 */
