@@ -165,8 +165,9 @@ int main(int argc, char **argv) {
     ds_student_zero_grad(&m);
     ds_student_backward(&m, d_emb, K > 0 ? d_logits : NULL);
     const double t3 = omp_get_wtime();
-    ds_grad_clip(m.grads, P, cfg.train.grad_clip);
-    ds_adamw_step(m.params, m.grads, adam_m, adam_v, P, &hp, it + 1);
+    float clip_scale; /* as train/trainer.c: clipping folded into the AdamW pass */
+    ds_grad_clip_scale(m.grads, P, cfg.train.grad_clip, &clip_scale);
+    ds_adamw_step_scaled(m.params, m.grads, adam_m, adam_v, P, &hp, it + 1, clip_scale);
     const double t4 = omp_get_wtime();
     if (it >= o.warmup) {
       const int s = it - o.warmup;

@@ -20,10 +20,11 @@ ds_adamw_params ds_adamw_default_params(void) {
 /* Elements [i0, i1) in float, in torch's order of operations (its CPU kernels run AdamW in float32 too):
  * a plain loop the compiler vectorises, square roots and divisions included. */
 DS_VEC_CLONES static void adamw_range(float *restrict p, const float *restrict g, float *restrict m,
-                                      float *restrict v, size_t i0, size_t i1, float b1, float one_b1, float b2,
-                                      float one_b2, float decay, float step_size, float bc2_sqrt, float eps) {
+                                      float *restrict v, size_t i0, size_t i1, float grad_scale, float b1,
+                                      float one_b1, float b2, float one_b2, float decay, float step_size,
+                                      float bc2_sqrt, float eps) {
   for (size_t i = i0; i < i1; i++) {
-    const float gi = g[i];
+    const float gi = g[i] * grad_scale; /* the same float product clipping would have stored */
     const float mi = m[i] * b1 + one_b1 * gi;
     const float vi = v[i] * b2 + one_b2 * gi * gi;
     const float denom = sqrtf(vi) / bc2_sqrt + eps;
@@ -35,6 +36,11 @@ DS_VEC_CLONES static void adamw_range(float *restrict p, const float *restrict g
 
 void ds_adamw_step(float *p, const float *g, float *m, float *v, size_t n,
                    const ds_adamw_params *hp, long t) {
+  ds_adamw_step_scaled(p, g, m, v, n, hp, t, 1.0f);
+}
+
+void ds_adamw_step_scaled(float *p, const float *g, float *m, float *v, size_t n, const ds_adamw_params *hp, long t,
+                          float grad_scale) {
   const float decay = (float)(1.0 - hp->lr * hp->weight_decay);
   const float step_size = (float)(hp->lr / (1.0 - pow(hp->beta1, (double)t)));
   const float bc2_sqrt = (float)sqrt(1.0 - pow(hp->beta2, (double)t));
@@ -43,7 +49,7 @@ void ds_adamw_step(float *p, const float *g, float *m, float *v, size_t n,
   {
     const int nt = omp_get_num_threads(), th = omp_get_thread_num();
     /* 1 - beta in double, then rounded once, as torch passes it (1.0f - 0.999f is 1.3e-5 off) */
-    adamw_range(p, g, m, v, n * th / nt, n * (th + 1) / nt, (float)hp->beta1, (float)(1.0 - hp->beta1),
+    adamw_range(p, g, m, v, n * th / nt, n * (th + 1) / nt, grad_scale, (float)hp->beta1, (float)(1.0 - hp->beta1),
                 (float)hp->beta2, (float)(1.0 - hp->beta2), decay, step_size, bc2_sqrt, (float)hp->eps);
   }
 }
@@ -63,12 +69,19 @@ double ds_grad_norm(const float *g, size_t n) {
   return sqrt(total);
 }
 
-double ds_grad_clip(float *g, size_t n, double max_norm) {
-  double norm = ds_grad_norm(g, n);
+double ds_grad_clip_scale(const float *g, size_t n, double max_norm, float *scale) {
+  const double norm = ds_grad_norm(g, n);
+  *scale = 1.0f;
   if (max_norm <= 0.0 || !isfinite(norm)) return norm;
-  double coef = max_norm / (norm + 1e-6);
-  if (coef >= 1.0) return norm;
-  const float scale = (float)coef;
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef < 1.0) *scale = (float)coef;
+  return norm;
+}
+
+double ds_grad_clip(float *g, size_t n, double max_norm) {
+  float scale;
+  const double norm = ds_grad_clip_scale(g, n, max_norm, &scale);
+  if (scale == 1.0f) return norm;
 #pragma omp parallel for schedule(static) if (n >= DS_OMP_MIN)
   for (size_t i = 0; i < n; i++) g[i] *= scale;
   return norm;

@@ -21,6 +21,10 @@ ds_adamw_params ds_adamw_default_params(void);
  * t is the 1-based step count after this update. m and v start as zeros. */
 void ds_adamw_step(float *p, const float *g, float *m, float *v, size_t n,
                    const ds_adamw_params *hp, long t);
+/* The same step on the gradient g * grad_scale (each product rounded to float, exactly as if g had been
+ * scaled in place first): gradient clipping folded into the update, one pass over memory fewer. */
+void ds_adamw_step_scaled(float *p, const float *g, float *m, float *v, size_t n, const ds_adamw_params *hp, long t,
+                          float grad_scale);
 
 /* Global L2 norm of g, summed in double over a fixed chunking so the result ignores threads. */
 double ds_grad_norm(const float *g, size_t n);
@@ -28,5 +32,7 @@ double ds_grad_norm(const float *g, size_t n);
 /* Scales g by max_norm / (norm + 1e-6) when that is below 1 (torch's clip_grad_norm_) and
  * returns the pre-clip norm. max_norm <= 0 only measures. A non-finite norm leaves g untouched. */
 double ds_grad_clip(float *g, size_t n, double max_norm);
+/* What ds_grad_clip would multiply g by (1 when it would leave g alone), without touching g; returns the norm. */
+double ds_grad_clip_scale(const float *g, size_t n, double max_norm, float *scale);
 
 #endif

@@ -126,12 +126,14 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   ds_student_zero_grad(m);
   ds_student_backward(m, tr->d_emb, K > 0 ? tr->d_logits : NULL);
   ds_prune_after_backward(tr);
-  *grad_norm = ds_grad_clip(m->grads, m->table.n_params, c->train.grad_clip);
+  float clip_scale; /* applied inside the AdamW pass rather than in a pass of its own */
+  *grad_norm = ds_grad_clip_scale(m->grads, m->table.n_params, c->train.grad_clip, &clip_scale);
   *lr = ds_lr_at(&c->train, tr->step);
   ds_adamw_params hp = ds_adamw_default_params();
   hp.lr = *lr;
   hp.weight_decay = c->train.weight_decay;
-  ds_adamw_step(m->params, m->grads, tr->adam_m, tr->adam_v, m->table.n_params, &hp, tr->step + 1);
+  ds_adamw_step_scaled(m->params, m->grads, tr->adam_m, tr->adam_v, m->table.n_params, &hp, tr->step + 1,
+                       clip_scale);
   tr->step++;
   ds_qat_train_step_end(tr, *lr);
   return loss;

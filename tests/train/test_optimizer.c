@@ -140,10 +140,36 @@ static void test_clip(void) {
   CHECK(ds_grad_norm(g, 0) == 0.0);
 }
 
+/* Clipping folded into the step (what the trainer does) gives the same bits as clipping g in place first. */
+static void test_clip_folded_into_step(void) {
+  enum { N = 20011 };
+  static float g[N], gc[N], p1[N], m1[N], v1[N], p2[N], m2[N], v2[N];
+  uint64_t st = 5;
+  for (int i = 0; i < N; i++) {
+    p1[i] = p2[i] = rnd(&st, 1.0f);
+    m1[i] = m2[i] = rnd(&st, 1e-2f);
+    v1[i] = v2[i] = fabsf(rnd(&st, 1e-4f));
+  }
+  ds_adamw_params hp = ds_adamw_default_params();
+  for (int t = 1; t <= 3; t++) {
+    for (int i = 0; i < N; i++) gc[i] = g[i] = rnd(&st, 0.1f);
+    float scale;
+    const double n1 = ds_grad_clip_scale(g, N, 1.0, &scale), n2 = ds_grad_clip(gc, N, 1.0);
+    CHECK(n1 == n2 && scale < 1.0f); /* norm ~ 0.1 sqrt(N / 3) > 1: clipping active */
+    ds_adamw_step_scaled(p1, g, m1, v1, N, &hp, t, scale);
+    ds_adamw_step(p2, gc, m2, v2, N, &hp, t);
+  }
+  CHECK(memcmp(p1, p2, sizeof p1) == 0 && memcmp(m1, m2, sizeof m1) == 0 && memcmp(v1, v2, sizeof v1) == 0);
+  float one;
+  ds_grad_clip_scale(g, N, 1e9, &one);
+  CHECK(one == 1.0f);
+}
+
 int main(void) {
   test_adamw_torch();
   test_adamw_reference();
   test_threads();
   test_clip();
+  test_clip_folded_into_step();
   return check_report();
 }
