@@ -24,12 +24,19 @@ static void site_backward(ds_qat *q, int i, float *grad, long rows, int width, i
   /* The values that round into [qmin, qmax]: within half a step of the grid's ends. */
   const float lo = ((float)(qp.qmin - qp.zero_point) - 0.5f) * qp.scale;
   const float hi = ((float)(qp.qmax - qp.zero_point) + 0.5f) * qp.scale;
+  /* A select rather than a branch, so the loops vectorise; NaN inputs fail both tests and get 0 too. */
+  if (ld == width) { /* contiguous (col0 is then 0): one flat loop, however narrow the rows */
+    const long n = rows * width;
 #pragma omp parallel for schedule(static)
-  for (long r = 0; r < rows; r++)
-    for (int c = 0; c < width; c++) {
-      const float x = st->pre[r * width + c];
-      if (!(x >= lo && x <= hi)) grad[r * ld + col0 + c] = 0.0f;
-    }
+    for (long k = 0; k < n; k++) grad[k] = st->pre[k] >= lo && st->pre[k] <= hi ? grad[k] : 0.0f;
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (long r = 0; r < rows; r++) {
+    const float *x = st->pre + r * width;
+    float *g = grad + r * ld + col0;
+    for (int c = 0; c < width; c++) g[c] = x[c] >= lo && x[c] <= hi ? g[c] : 0.0f;
+  }
 }
 
 static void site_backward_flat(ds_qat *q, int i, float *grad, long n) { site_backward(q, i, grad, n, 1, 1, 0); }

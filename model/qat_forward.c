@@ -79,7 +79,8 @@ static int fc_site(ds_qat *q, const ds_student *m, int in, int rows, int IC, int
   ds_qat_site *st = &q->site[out];
   const long n = (long)rows * OC;
 #pragma omp parallel for schedule(static)
-  for (long i = 0; i < n; i++) st->pre[i] = (float)scr->acc[i] * (in_qp.scale * sw[i % OC]);
+  for (long r = 0; r < rows; r++)
+    for (int o = 0; o < OC; o++) st->pre[r * OC + o] = (float)scr->acc[r * OC + o] * (in_qp.scale * sw[o]);
   ds_qat_site_prepare(q, out, st->pre, (size_t)n);
   if (ds_i8_multipliers_make(in_qp.scale, sw, OC, st->qp.scale, scr->mult, scr->shift))
     return ds_fail(err, "%s: scales give no representable requantization multiplier", st->name);
@@ -88,7 +89,7 @@ static int fc_site(ds_qat *q, const ds_student *m, int in, int rows, int IC, int
     long b, e;
     split(rows, omp_get_thread_num(), omp_get_num_threads(), &b, &e);
     if (e > b)
-      ds_i8_requant_cols(scr->acc + b * OC, (int)(e - b), OC, scr->mult, scr->shift, st->qp.zero_point,
+      ds_i8_requant_cols_vnni(scr->acc + b * OC, (int)(e - b), OC, scr->mult, scr->shift, st->qp.zero_point,
                          st->qp.qmin, st->qp.qmax, st->codes + b * OC);
   }
   dequant_into(&st->qp, st->codes, rows, OC, deq, ld, col0);
@@ -161,7 +162,7 @@ static int embed_site(ds_qat *q, const ds_student *m, int out, int ti, const int
   if (bad) return ds_fail(err, "%s: scales give no representable requantization multiplier", st->name);
   const ds_i8_embedding_params p = {st->qp.zero_point, st->qp.qmin, st->qp.qmax};
   const ds_i8_embedding_dims d = {V, C};
-  if (ds_i8_embedding_lookup(&p, &d, scr->mult, scr->shift, q->wq + info->offset, ids, N, st->codes))
+  if (ds_i8_embedding_lookup_vnni(&p, &d, scr->mult, scr->shift, q->wq + info->offset, ids, N, st->codes))
     return ds_fail(err, "%s: embedding lookup failed", st->name);
   return 0;
 }

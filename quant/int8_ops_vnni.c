@@ -365,6 +365,30 @@ VNNI static void embedding_vnni(const ds_i8_embedding_params *p, const ds_i8_emb
     }
   }
 }
+/* ds_i8_requant_cols, 16 columns at a time: a block's multipliers and shifts are set up once and every row
+ * of the block reuses them. */
+VNNI static void requant_cols_vnni(const int32_t *acc, int rows, int cols, const int32_t *mult,
+                                   const int32_t *shift, int32_t zp, int32_t lo, int32_t hi, int8_t *out) {
+  const __m512i zo = _mm512_set1_epi64(zp), vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+  const __m512i zero = _mm512_setzero_si512();
+  for (int c0 = 0; c0 < cols; c0 += 16) {
+    const int n = cols - c0 < 16 ? cols - c0 : 16;
+    const __mmask16 mk = n == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+    const __m512i m = _mm512_maskz_loadu_epi32(mk, mult + c0);
+    /* ds_quant_multiply clamps the shift to [DS_QUANT_SHIFT_MIN, DS_QUANT_SHIFT_MAX] */
+    const __m512i s = _mm512_min_epi32(_mm512_max_epi32(_mm512_maskz_loadu_epi32(mk, shift + c0),
+                                                        _mm512_set1_epi32(DS_QUANT_SHIFT_MIN)),
+                                       _mm512_set1_epi32(DS_QUANT_SHIFT_MAX));
+    const __m512i sl = _mm512_max_epi32(s, zero), sr = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero);
+    const __m512i m_lo = lo8(m), m_hi = hi8(m), sl_lo = lo8(sl), sl_hi = hi8(sl), sr_lo = lo8(sr), sr_hi = hi8(sr);
+    for (int r = 0; r < rows; r++) {
+      const __m512i a = _mm512_maskz_loadu_epi32(mk, acc + (size_t)r * cols + c0);
+      _mm_mask_storeu_epi8(out + (size_t)r * cols + c0, mk,
+                           bytes16(requant8(lo8(a), m_lo, sl_lo, sr_lo, zo, vlo, vhi),
+                                   requant8(hi8(a), m_hi, sl_hi, sr_hi, zo, vlo, vhi)));
+    }
+  }
+}
 #else
 int ds_i8_vnni_available(void) { return 0; }
 #endif
@@ -455,4 +479,15 @@ int ds_i8_embedding_lookup_vnni(const ds_i8_embedding_params *p, const ds_i8_emb
   }
 #endif
   return ds_i8_embedding_lookup(p, d, multiplier, shift, table, ids, n, y);
+}
+
+void ds_i8_requant_cols_vnni(const int32_t *acc, int rows, int cols, const int32_t *mult, const int32_t *shift,
+                             int32_t zp, int32_t lo, int32_t hi, int8_t *out) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DS_NO_VNNI)
+  if (ds_i8_vnni_available()) {
+    requant_cols_vnni(acc, rows, cols, mult, shift, zp, lo, hi, out);
+    return;
+  }
+#endif
+  ds_i8_requant_cols(acc, rows, cols, mult, shift, zp, lo, hi, out);
 }

@@ -35,6 +35,10 @@ int ds_i8_embedding_lookup_vnni(const ds_i8_embedding_params *p, const ds_i8_emb
                                 const int32_t *multiplier, const int32_t *shift, const int8_t *table,
                                 const int32_t *ids, int n, int8_t *y);
 
+/* ds_i8_requant_cols (quant/int8_model.h), the same bytes. */
+void ds_i8_requant_cols_vnni(const int32_t *acc, int rows, int cols, const int32_t *mult, const int32_t *shift,
+                             int32_t zp, int32_t lo, int32_t hi, int8_t *out);
+
 /* 1 if the functions above run their AVX-512 / VNNI kernels on this CPU, 0 if they fall back. */
 int ds_i8_vnni_available(void);
 

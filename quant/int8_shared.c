@@ -6,6 +6,7 @@
 
 #include "quant/int8_model.h"
 #include "quant/int8_private.h"
+#include "common/vec_clones.h"
 #include "quant/requant.h"
 
 int ds_i8_fail(ds_err *err, const char *fmt, ...) {
@@ -58,7 +59,7 @@ void ds_i8_pool_mean(const int8_t *x, const uint8_t *mask, int T, int width, int
   }
 }
 
-void ds_i8_requant_cols(const int32_t *acc, int rows, int cols, const int32_t *mult,
+DS_VEC_CLONES void ds_i8_requant_cols(const int32_t *acc, int rows, int cols, const int32_t *mult,
                         const int32_t *shift, int32_t zp, int32_t lo, int32_t hi, int8_t *out) {
   for (int r = 0; r < rows; r++) {
     const int32_t *a = acc + (size_t)r * cols;

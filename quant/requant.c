@@ -2,11 +2,6 @@
 
 #include <math.h>
 
-/* floor(v / 2^bits) without relying on how >> treats negative numbers. */
-static int64_t floor_shift(int64_t v, int bits) {
-  return v >= 0 ? v >> bits : ~(~v >> bits);
-}
-
 int ds_quant_multiplier_make(double real, int32_t *multiplier, int *shift) {
   if (!multiplier || !shift || !(real >= 0.0) || isinf(real)) return -1;
   if (real == 0.0) {
@@ -35,34 +30,6 @@ int ds_quant_multiplier_make(double real, int32_t *multiplier, int *shift) {
 
 double ds_quant_multiplier_value(int32_t multiplier, int shift) {
   return ldexp((double)multiplier, shift - 31);
-}
-
-int32_t ds_quant_high_mul(int32_t a, int32_t b) {
-  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-  int64_t ab = (int64_t)a * b;
-  /* (2ab) / 2^32 = ab / 2^31, rounded half up; in range for every other input pair. */
-  return (int32_t)floor_shift(ab + ((int64_t)1 << 30), 31);
-}
-
-int32_t ds_quant_shift_round(int32_t x, int exponent) {
-  if (exponent <= 0) return x;
-  if (exponent > 31) exponent = 31;
-  int64_t half = (int64_t)1 << (exponent - 1);
-  int64_t v = x;
-  int64_t r = v >= 0 ? (v + half) >> exponent : -((-v + half) >> exponent);
-  return (int32_t)r;
-}
-
-int32_t ds_quant_multiply(int32_t x, int32_t multiplier, int shift) {
-  if (shift > DS_QUANT_SHIFT_MAX) shift = DS_QUANT_SHIFT_MAX;
-  if (shift < DS_QUANT_SHIFT_MIN) shift = DS_QUANT_SHIFT_MIN;
-  int64_t v = x;
-  if (shift > 0) {
-    v *= (int64_t)1 << shift;
-    if (v > INT32_MAX) v = INT32_MAX;
-    if (v < INT32_MIN) v = INT32_MIN;
-  }
-  return ds_quant_shift_round(ds_quant_high_mul((int32_t)v, multiplier), shift > 0 ? 0 : -shift);
 }
 
 int8_t ds_quant_clamp_i8(int32_t x, int32_t lo, int32_t hi) {

@@ -22,19 +22,41 @@ int ds_quant_multiplier_make(double real, int32_t *multiplier, int *shift);
 /* The real number (multiplier, shift) stands for; for tests and diagnostics. */
 double ds_quant_multiplier_value(int32_t multiplier, int shift);
 
+/* The three below are inline and branch-free (selects, no jumps): they run once per output of every int8
+ * layer (the runtime and the QAT simulation), where a call each cost more than the arithmetic and kept the
+ * loops from vectorising. */
+
+/* floor(v / 2^bits) without relying on how >> treats negative numbers. */
+static inline int64_t ds_quant_floor_shift(int64_t v, int bits) { return v >= 0 ? v >> bits : ~(~v >> bits); }
+
 /* High 32 bits of 2*a*b, rounded half up; the only overflow, INT32_MIN * INT32_MIN,
  * saturates to INT32_MAX. Same as gemmlowp's SaturatingRoundingDoublingHighMul / SQRDMULH. */
-int32_t ds_quant_high_mul(int32_t a, int32_t b);
+static inline int32_t ds_quant_high_mul(int32_t a, int32_t b) {
+  /* (2ab) / 2^32 = ab / 2^31, rounded half up; in range for every other input pair. */
+  const int64_t hi = ds_quant_floor_shift((int64_t)a * b + ((int64_t)1 << 30), 31);
+  return a == INT32_MIN && b == INT32_MIN ? INT32_MAX : (int32_t)hi;
+}
 
 /* x / 2^exponent rounded half away from zero; exponent in [0, 31] (gemmlowp's
- * RoundingDivideByPOT). Exponents outside that range are clamped to it. */
-int32_t ds_quant_shift_round(int32_t x, int exponent);
+ * RoundingDivideByPOT). Exponents outside that range are clamped to it. Computed as gemmlowp does: the floor,
+ * plus one where the remainder passes half (just past it for negative x). */
+static inline int32_t ds_quant_shift_round(int32_t x, int exponent) {
+  exponent = exponent < 0 ? 0 : exponent > 31 ? 31 : exponent;
+  const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+  const int32_t remainder = x & mask, threshold = (mask >> 1) + (x < 0);
+  return (int32_t)ds_quant_floor_shift(x, exponent) + (remainder > threshold);
+}
 
 /* x * multiplier * 2^(shift - 31), TFLite's MultiplyByQuantizedMultiplier. For shift > 0 the
  * input is shifted left first; where TFLite would overflow there (undefined behaviour in C),
  * the shifted value saturates to the int32 range instead. shift is clamped to
  * [DS_QUANT_SHIFT_MIN, DS_QUANT_SHIFT_MAX]. */
-int32_t ds_quant_multiply(int32_t x, int32_t multiplier, int shift);
+static inline int32_t ds_quant_multiply(int32_t x, int32_t multiplier, int shift) {
+  shift = shift > DS_QUANT_SHIFT_MAX ? DS_QUANT_SHIFT_MAX : shift < DS_QUANT_SHIFT_MIN ? DS_QUANT_SHIFT_MIN : shift;
+  int64_t v = (int64_t)x * ((int64_t)1 << (shift > 0 ? shift : 0)); /* |v| < 2^61 */
+  v = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
+  return ds_quant_shift_round(ds_quant_high_mul((int32_t)v, multiplier), shift > 0 ? 0 : -shift);
+}
 
 /* Clamps to [lo, hi] (lo <= hi, both within int8) and narrows. */
 int8_t ds_quant_clamp_i8(int32_t x, int32_t lo, int32_t hi);

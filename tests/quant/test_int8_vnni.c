@@ -1,7 +1,7 @@
 /* The AVX-512 / VNNI kernels against the portable ones, bit for bit: ds_i8_add_vnni against ds_i8_add, the
  * attention heads against ds_i8_att_scores / ds_i8_att_context (several heads side by side, partial blocks of
  * 16 keys and columns, probabilities at the zero point), and ds_i8_fc_vnni against the reference ds_i8_fc on
- * random layers, ds_i8_embedding_lookup_vnni, and ds_i8_layernorm_vnni against ds_i8_layernorm (codes on rounding ties, narrowed ranges);
+ * random layers, ds_i8_embedding_lookup_vnni, ds_i8_requant_cols_vnni, and ds_i8_layernorm_vnni against ds_i8_layernorm (codes on rounding ties, narrowed ranges);
  * ds_i8_fc_vnni on random layers: widths that are not multiples of 4, 16 or 64, channel counts that leave partial
  * blocks of 16, batches that leave partial groups of 4 rows, per-channel multipliers over the whole shift range
  * (left and right shifts), extreme zero points and clamp ranges, with and without bias, and accumulators large
@@ -149,6 +149,27 @@ static int check_embedding(int vocab, int dim, int n) {
   return ok;
 }
 
+/* ds_i8_requant_cols_vnni against ds_i8_requant_cols: accumulators over the whole int32 range (and at its ends),
+ * multipliers with left and right shifts (past the clamped range too), INT32_MIN multipliers, narrowed clamps. */
+static int check_requant_cols(int rows, int cols) {
+  int32_t *acc = malloc(sizeof(int32_t) * rows * cols), *mult = malloc(sizeof(int32_t) * cols);
+  int32_t *shift = malloc(sizeof(int32_t) * cols);
+  int8_t *y = malloc((size_t)rows * cols), *r = malloc((size_t)rows * cols);
+  for (int i = 0; i < rows * cols; i++)
+    acc[i] = i % 11 == 0 ? (i % 2 ? INT32_MIN : INT32_MAX) : i % 3 ? rnd_in(-100000, 100000) : (int32_t)rnd();
+  for (int c = 0; c < cols; c++) {
+    mult[c] = c % 13 == 5 ? INT32_MIN : (int32_t)((1u << 30) + (rnd() >> 2));
+    shift[c] = rnd_in(-40, 33);
+  }
+  const int32_t zp = rnd_in(-128, 127), lo = rnd_in(-128, -60), hi = rnd_in(60, 127);
+  ds_i8_requant_cols(acc, rows, cols, mult, shift, zp, lo, hi, r);
+  ds_i8_requant_cols_vnni(acc, rows, cols, mult, shift, zp, lo, hi, y);
+  const int same = memcmp(y, r, (size_t)rows * cols) == 0;
+  CHECK_MSG(same, "requant_cols %d x %d differs", rows, cols);
+  free(acc), free(mult), free(shift), free(y), free(r);
+  return same;
+}
+
 int main(void) {
   printf("VNNI kernel %s on this CPU\n", ds_i8_vnni_available() ? "used" : "not available (fallback tested)");
   static const int ins[] = {1, 3, 4, 5, 63, 64, 65, 127, 128, 200, 512, 1000, 4096, 4097};
@@ -179,6 +200,10 @@ int main(void) {
   check_embedding(300, 17, 33);
   check_embedding(1000, 64, 32);
   check_embedding(10, 130, 5);
+  static const int rq_cols[] = {1, 15, 16, 17, 33, 100, 384};
+  int nr = 0, gr = 0;
+  for (size_t c = 0; c < sizeof rq_cols / sizeof rq_cols[0]; c++, nr++) gr += check_requant_cols(1 + (int)c * 5, rq_cols[c]);
+  printf("%d of %d requant_cols cases bit-exact\n", gr, nr);
   /* bad arguments */
   ds_i8_fc_params p = {0, 0, -128, 127};
   ds_i8_fc_dims d = {1, 4, 1};
