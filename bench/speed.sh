@@ -128,21 +128,23 @@ echo "  distill's ds_sgemm (model/ops_gemm.c): $pd   [rounds:$P_DS ]"
 echo "  => peak used below: $PEAK"
 echo "load average during rounds:$LOADS"
 echo
-train_table() { # train_table DISTILL_SPS_ARRAY TORCH_SPS_ARRAY GFLOPS_ARRAY [rss]: one row per size
+train_table() { # train_table DISTILL_SPS TORCH_SPS GFLOPS KERNEL_PEAK [rss]: one row per size
   local -n ds=$1 ts=$2 gs=$3
-  printf "| %-12s | %9s | %9s | %7s | %8s | %8s |" "student" "distill" "PyTorch" "ratio" "GFLOP/s" "of peak"
-  [ "${4:-}" = rss ] && printf " %9s | %9s |" "RSS dist." "RSS torch"
-  printf "\n|%s|" "--------------|-----------|-----------|---------|----------|----------"
-  [ "${4:-}" = rss ] && printf "%s|" "-----------|-----------"
+  local kp=$4
+  printf "| %-12s | %9s | %9s | %7s | %8s | %9s | %8s |" "student" "distill" "PyTorch" "ratio" "GFLOP/s" "of kernel" \
+    "of best"
+  [ "${5:-}" = rss ] && printf " %9s | %9s |" "RSS dist." "RSS torch"
+  printf "\n|%s|" "--------------|-----------|-----------|---------|----------|-----------|----------"
+  [ "${5:-}" = rss ] && printf "%s|" "-----------|-----------"
   echo
   for s in $SIZES; do
     local d t g
     d=$(echo "${ds[$s]}" | median)
     t=$(echo "${ts[$s]}" | median)
     g=$(echo "${gs[$s]}" | median)
-    printf "| %-12s | %9s | %9s | %6sx | %8s | %8s |" "dim $(dim_of "$s") x $(layers_of "$s")" "$d" "$t" \
-      "$(div "$d" "$t")" "$g" "$(pct "$g" "$PEAK")"
-    [ "${4:-}" = rss ] && printf " %9s | %9s |" "$(mb "${D_RSS[$s]}")" "$(mb "${T_RSS[$s]}")"
+    printf "| %-12s | %9s | %9s | %6sx | %8s | %9s | %8s |" "dim $(dim_of "$s") x $(layers_of "$s")" "$d" "$t" \
+      "$(div "$d" "$t")" "$g" "$(pct "$g" "$kp")" "$(pct "$g" "$PEAK")"
+    [ "${5:-}" = rss ] && printf " %9s | %9s |" "$(mb "${D_RSS[$s]}")" "$(mb "${T_RSS[$s]}")"
     echo
   done
 }
@@ -150,16 +152,17 @@ first=${SIZES%% *}
 echo "## Training step (samples/s, median of $ROUNDS rounds), OpenBLAS core ${OPENBLAS_CORETYPE:-auto} (as configured here)"
 echo "## Sentences of random length 4-32 tokens: $(awk -v f="${D_ROWS[$first]}" 'BEGIN { printf "%.0f%%", 100 * f }') of" \
   "the positions are real tokens. distill drops the padding rows (model/token_pack.h); PyTorch computes and masks them."
-echo "## GFLOP/s: the matmul FLOPs distill executed (padding dropped), against the peak above."
-train_table D_SPS T_SPS D_GF rss
+echo "## GFLOP/s: the matmul FLOPs distill executed (padding dropped); of kernel: against the sgemm peak of the"
+echo "## OpenBLAS kernel the run used (core ${OPENBLAS_CORETYPE:-auto}: $pc); of best: against the best peak above ($PEAK)."
+train_table D_SPS T_SPS D_GF "$pc" rss
 echo
 echo "## The same on full-length sentences (every position a real token: nothing to drop)"
-train_table DD_SPS TD_SPS DD_GF
+train_table DD_SPS TD_SPS DD_GF "$pc"
 if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
   echo
   echo "## Random lengths again with OPENBLAS_CORETYPE unset: OpenBLAS picks its kernel for this CPU (PyTorch's"
   echo "## matmuls and distill's then run the same OpenBLAS kernel)"
-  train_table DA_SPS TA_SPS DA_GF
+  train_table DA_SPS TA_SPS DA_GF "$pa"
 fi
 echo "(per round:"
 for s in $SIZES; do
