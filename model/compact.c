@@ -210,6 +210,7 @@ int ds_compact_student(const ds_compact_plan *p, ds_student *m, ds_err *err) {
   }
   ds_compact_copy(p, m->params, n.params);
   n.naive = m->naive;
+  n.keep_padding = m->keep_padding;
   ds_student_free(m);
   *m = n;
   return 0;

@@ -97,7 +97,11 @@ static int prepare_acts(ds_student *m, const uint8_t *mask, int B, int T, ds_err
     m->acts_B = B;
     m->acts_T = T;
   }
-  const int padded = m->keep_padding || m->naive || m->qat;
+  /* The QAT simulation and its observers see every position, as they always have: their ranges and learned
+   * scales are per tensor, padding rows included. */
+  const int qat_positions =
+      m->qat && (m->qat->mode == DS_QAT_FAKE || (m->qat->mode == DS_QAT_OBSERVE && m->qat->update));
+  const int padded = m->keep_padding || m->naive || qat_positions;
   if (ds_token_pack_build(&m->pack, mask, B, T, padded ? DS_PACK_PADDED : DS_PACK_VALID,
                           m->shape.pooling == DS_POOL_CLS, err))
     return -1;

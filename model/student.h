@@ -32,7 +32,7 @@ typedef struct {
   ds_acts a, da;
   int acts_B, acts_T;
   /* The token rows of the last forward (model/token_pack.h): padding dropped, unless keep_padding is set,
-   * the reference kernels run (naive) or the model is quantization-aware (its simulation is per position). */
+   * the reference kernels run (naive) or the QAT simulation or its observers run (they see every position). */
   ds_token_pack pack;
   int keep_padding;
   const int32_t *ids;        /* (B,T) of the last forward; the caller keeps them alive for backward */

@@ -4,6 +4,9 @@
 #include <string.h>
 
 static int grow(ds_token_pack *p, int rows, int seqs, ds_err *err) {
+  /* At least one of each, so even an empty batch (B = 0) has arrays to write seq_start[0] into. */
+  rows = rows > 1 ? rows : 1;
+  seqs = seqs > 1 ? seqs : 1;
   if (rows > p->cap_rows) {
     int *row = realloc(p->row, sizeof(int) * (size_t)rows);
     if (row) p->row = row;

@@ -147,6 +147,7 @@ int ds_prune_ckpt_adopt_shape(ds_trainer *tr, ds_ckpt_reader *r, const ds_studen
   ds_student m;
   if (ds_student_init(&m, s, err)) return -1;
   m.naive = tr->model.naive;
+  m.keep_padding = tr->model.keep_padding;
   /* A QAT run's model carries a QAT state: give the compact one its own, for the checkpoint to fill. */
   if (tr->model.qat && ds_student_qat_attach(&m, &tr->model.qat->cfg, err)) {
     ds_student_free(&m);

@@ -89,8 +89,23 @@ static void test_model(ds_pooling pooling, int threads) {
   ds_student_free(&padded);
 }
 
+/* An empty batch on a model that has never run: no rows, no crash (the pack's arrays exist even then). */
+static void test_empty_batch(void) {
+  ds_student_shape s = {.vocab = 10, .max_len = 4, .dim = 8, .n_layers = 1, .head_dim = 4, .heads = {2},
+                        .ffn = {16}, .out_dim = 0, .n_classes = 3, .pooling = DS_POOL_MEAN};
+  ds_student m;
+  ds_err err;
+  CHECK(ds_student_init(&m, &s, &err) == 0);
+  const int32_t ids[1] = {0};
+  const uint8_t mask[1] = {0};
+  CHECK(ds_student_forward(&m, ids, mask, 0, 4, &err) == 0);
+  CHECK(m.pack.n_rows == 0 && m.pack.seq_start[0] == 0);
+  ds_student_free(&m);
+}
+
 int main(void) {
   test_bookkeeping();
+  test_empty_batch();
   for (int threads = 1; threads <= 2; threads++) {
     test_model(DS_POOL_MEAN, threads);
     test_model(DS_POOL_CLS, threads);
