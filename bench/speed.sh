@@ -6,7 +6,7 @@
 #   bash bench/speed.sh [BUILD_DIR]            (default <repo>/build; configured and built here, Release)
 #
 # Environment: ROUNDS (3) interleaved rounds, THREADS (2), INT8_RUNS (2000), SIZES ("64x1 128x2 256x4"),
-# INT8_SIZE (128x2), WORK (a fresh temporary folder). About 6 minutes.
+# INT8_SIZE (128x2), WORK (a fresh temporary folder). About 7 minutes.
 #
 # Method. The machine is shared, so every comparison is interleaved (A B A B ...) over ROUNDS rounds, each
 # round re-measuring the sgemm peak too, and every figure is the median over rounds (each round itself reports
