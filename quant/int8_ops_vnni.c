@@ -90,6 +90,18 @@ typedef struct {
   __m512i sr_lo, sr_hi;  /* right shifts max(-shift, 0) */
 } requant16;
 
+/* 16 per-channel shifts -> the int64 lanes mbqm8 wants: left max(shift, 0) and right max(-shift, 0) of the
+ * shift clamped as ds_quant_multiply clamps it, to [DS_QUANT_SHIFT_MIN, DS_QUANT_SHIFT_MAX]. */
+VNNI static inline void split_shifts(__m512i s, __m512i *sl_lo, __m512i *sl_hi, __m512i *sr_lo, __m512i *sr_hi) {
+  const __m512i zero = _mm512_setzero_si512();
+  s = _mm512_min_epi32(_mm512_max_epi32(s, _mm512_set1_epi32(DS_QUANT_SHIFT_MIN)), _mm512_set1_epi32(DS_QUANT_SHIFT_MAX));
+  const __m512i sl = _mm512_max_epi32(s, zero), sr = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero);
+  *sl_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(sl));
+  *sl_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(sl, 1));
+  *sr_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(sr));
+  *sr_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(sr, 1));
+}
+
 VNNI static void requant_prepare(requant16 *q, const ds_i8_fc_params *p, const int32_t *multiplier,
                                  const int32_t *shift, const int32_t *bias, const int32_t *wsum, int o0, int n) {
   int32_t ws[16] = {0}, bs[16] = {0}, ms[16] = {0}, ss[16] = {0};
@@ -97,13 +109,10 @@ VNNI static void requant_prepare(requant16 *q, const ds_i8_fc_params *p, const i
     ws[j] = wsum[o0 + j];
     bs[j] = bias ? bias[o0 + j] : 0;
     ms[j] = multiplier[o0 + j];
-    /* ds_quant_multiply clamps the shift to [DS_QUANT_SHIFT_MIN, DS_QUANT_SHIFT_MAX] */
-    ss[j] = shift[o0 + j] > DS_QUANT_SHIFT_MAX ? DS_QUANT_SHIFT_MAX
-                                                : shift[o0 + j] < DS_QUANT_SHIFT_MIN ? DS_QUANT_SHIFT_MIN
-                                                                                     : shift[o0 + j];
+    ss[j] = shift[o0 + j];
   }
   const __m512i w = _mm512_loadu_si512(ws), b = _mm512_loadu_si512(bs), m = _mm512_loadu_si512(ms),
-                s = _mm512_loadu_si512(ss), zero = _mm512_setzero_si512();
+                s = _mm512_loadu_si512(ss);
   q->w128 = _mm512_slli_epi32(w, 7);
   /* input_zp * wsum fits int32 (|.| <= 128 * 127 * VNNI_MAX_IN); the bias is added in int64 */
   const __m512i zw = _mm512_mullo_epi32(_mm512_set1_epi32(p->input_zp), w);
@@ -113,11 +122,7 @@ VNNI static void requant_prepare(requant16 *q, const ds_i8_fc_params *p, const i
                              _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(zw, 1)));
   q->m_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(m));
   q->m_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(m, 1));
-  const __m512i sl = _mm512_max_epi32(s, zero), sr = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero);
-  q->sl_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(sl));
-  q->sl_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(sl, 1));
-  q->sr_lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(sr));
-  q->sr_hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(sr, 1));
+  split_shifts(s, &q->sl_lo, &q->sl_hi, &q->sr_lo, &q->sr_hi);
 }
 
 /* ds_quant_multiply in int64 lanes (requant.c step by step): saturate to int32, shift left (saturating),
@@ -370,17 +375,12 @@ VNNI static void embedding_vnni(const ds_i8_embedding_params *p, const ds_i8_emb
 VNNI static void requant_cols_vnni(const int32_t *acc, int rows, int cols, const int32_t *mult,
                                    const int32_t *shift, int32_t zp, int32_t lo, int32_t hi, int8_t *out) {
   const __m512i zo = _mm512_set1_epi64(zp), vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
-  const __m512i zero = _mm512_setzero_si512();
   for (int c0 = 0; c0 < cols; c0 += 16) {
     const int n = cols - c0 < 16 ? cols - c0 : 16;
     const __mmask16 mk = n == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-    const __m512i m = _mm512_maskz_loadu_epi32(mk, mult + c0);
-    /* ds_quant_multiply clamps the shift to [DS_QUANT_SHIFT_MIN, DS_QUANT_SHIFT_MAX] */
-    const __m512i s = _mm512_min_epi32(_mm512_max_epi32(_mm512_maskz_loadu_epi32(mk, shift + c0),
-                                                        _mm512_set1_epi32(DS_QUANT_SHIFT_MIN)),
-                                       _mm512_set1_epi32(DS_QUANT_SHIFT_MAX));
-    const __m512i sl = _mm512_max_epi32(s, zero), sr = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero);
-    const __m512i m_lo = lo8(m), m_hi = hi8(m), sl_lo = lo8(sl), sl_hi = hi8(sl), sr_lo = lo8(sr), sr_hi = hi8(sr);
+    const __m512i m = _mm512_maskz_loadu_epi32(mk, mult + c0), m_lo = lo8(m), m_hi = hi8(m);
+    __m512i sl_lo, sl_hi, sr_lo, sr_hi;
+    split_shifts(_mm512_maskz_loadu_epi32(mk, shift + c0), &sl_lo, &sl_hi, &sr_lo, &sr_hi);
     for (int r = 0; r < rows; r++) {
       const __m512i a = _mm512_maskz_loadu_epi32(mk, acc + (size_t)r * cols + c0);
       _mm_mask_storeu_epi8(out + (size_t)r * cols + c0, mk,

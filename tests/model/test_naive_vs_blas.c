@@ -5,17 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check.h"
-#include "model/student.h"
-
-static double rel_l2(const float *a, const float *b, size_t n) {
-  double num = 0.0, den = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-    den += (double)b[i] * b[i];
-  }
-  return sqrt(num / (den + 1e-300));
-}
+#include "compare_students.h"
 
 int main(void) {
   ds_student_shape s = {.vocab = 300, .max_len = 24, .dim = 64, .n_layers = 2, .head_dim = 16,
@@ -50,13 +40,7 @@ int main(void) {
   CHECK(e_log < 1e-5);
   ds_student_backward(&fast, d_emb, d_logits);
   ds_student_backward(&naive, d_emb, d_logits);
-  double worst = 0.0;
-  for (int i = 0; i < fast.table.n_tensors; i++) {
-    const ds_tensor_info *t = &fast.table.tensors[i];
-    const double e = rel_l2(fast.grads + t->offset, naive.grads + t->offset, t->numel);
-    CHECK_MSG(e < 1e-4, "%s gradient: fast vs naive rel L2 %.3g", t->name, e);
-    worst = fmax(worst, e);
-  }
+  const double worst = check_grads_close(&fast, &naive, 1e-4, "fast vs naive");
   printf("worst gradient rel L2 %.3g\n", worst);
   gsl_rng_free(rng);
   ds_student_free(&fast);

@@ -7,17 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check.h"
-#include "model/student.h"
-
-static double rel_l2(const float *a, const float *b, size_t n) {
-  double num = 0.0, den = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-    den += (double)b[i] * b[i];
-  }
-  return sqrt(num / (den + 1e-300));
-}
+#include "compare_students.h"
 
 static void test_bookkeeping(void) {
   const uint8_t mask[12] = {1, 1, 0, 0, /**/ 0, 1, 1, 0, /**/ 0, 0, 0, 0};
@@ -73,13 +63,7 @@ static void test_model(ds_pooling pooling, int threads) {
   ds_student_zero_grad(&padded);
   ds_student_backward(&packed, d_emb, d_logits);
   ds_student_backward(&padded, d_emb, d_logits);
-  double worst = 0.0;
-  for (int i = 0; i < packed.table.n_tensors; i++) {
-    const ds_tensor_info *t = &packed.table.tensors[i];
-    const double e = rel_l2(packed.grads + t->offset, padded.grads + t->offset, t->numel);
-    CHECK_MSG(e < 1e-5, "%s gradient: packed vs padded rel L2 %.3g", t->name, e);
-    worst = fmax(worst, e);
-  }
+  const double worst = check_grads_close(&packed, &padded, 1e-5, "packed vs padded");
   printf("%s pooling, %d threads, %d of %d rows: embedding rel L2 %.3g, logits %.3g, worst gradient %.3g\n",
          pooling == DS_POOL_CLS ? "cls" : "mean", threads, packed.pack.n_rows, B * T, e_emb, e_log, worst);
   CHECK(e_emb < 1e-6);
