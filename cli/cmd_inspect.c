@@ -28,6 +28,11 @@ static int inspect_teacher(const char *path) {
   printf("  embeddings    %s%d dims\n", i->emb_dim ? "" : "none, ", i->emb_dim);
   printf("  labels        %s\n", i->has_labels ? "yes" : "no");
   printf("  attention_mask %s\n", i->has_mask ? "yes" : "no (derived from pad_id)");
+  printf("  token_embeddings %s\n", i->has_token_emb ? "yes (init = teacher can use them)" : "no");
+  if (i->hidden_dim)
+    printf("  hidden_states %d dims per token\n", i->hidden_dim);
+  else
+    printf("  hidden_states none\n");
   ds_teacher_close(t);
   return 0;
 }
@@ -35,6 +40,11 @@ static int inspect_teacher(const char *path) {
 static int inspect_checkpoint(ds_ckpt_reader *r, const char *path) {
   ds_err err = {{0}};
   printf("%s: format %s version %d\n", path, ds_ckpt_format(r), ds_ckpt_version(r));
+  char *arch = NULL; /* absent in checkpoints from before arch = static: a transformer */
+  if (ds_ckpt_has_attr(r, "arch") && ds_ckpt_read_attr_str(r, "arch", &arch, &err) == 0) {
+    printf("  %-10s %s\n", "arch", arch);
+    free(arch);
+  }
   static const char *attrs[] = {"step", "best_step", "vocab", "max_len", "dim", "n_layers", "head_dim", "out_dim",
                                 "n_classes"};
   for (size_t k = 0; k < sizeof attrs / sizeof *attrs; k++) {

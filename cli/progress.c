@@ -24,11 +24,18 @@ void cli_progress_init(cli_progress *p, const ds_trainer *tr, const char *dir, i
   const ds_student_shape *s = &tr->model.shape;
   fprintf(stderr, "distill: teacher %s (%s): %ld rows x %d tokens, %d classes, embeddings %d\n", info->path,
           info->name[0] ? info->name : "unnamed", info->n_rows, info->seq_len, info->n_classes, info->emb_dim);
-  fprintf(stderr, "distill: student dim %d, %d layers, %d heads, ffn %d, embedding %d: %zu parameters\n", s->dim,
-          s->n_layers, s->heads[0], s->ffn[0], ds_student_emb_dim(s), tr->model.table.n_params);
+  if (s->arch == DS_ARCH_STATIC)
+    fprintf(stderr, "distill: static student (token table, mean, projection) dim %d, embedding %d: %zu parameters\n",
+            s->dim, ds_student_emb_dim(s), tr->model.table.n_params);
+  else
+    fprintf(stderr, "distill: student dim %d, %d layers, %d heads, ffn %d, embedding %d: %zu parameters\n", s->dim,
+            s->n_layers, s->heads[0], s->ffn[0], ds_student_emb_dim(s), tr->model.table.n_params);
   fprintf(stderr, "distill: %ld train / %ld validation rows; %ld steps of %d; run folder %s\n",
           ds_loader_n_train(tr->loader), ds_loader_n_val(tr->loader), steps, tr->cfg.train.batch_size, dir);
-  if (tr->step > 0) fprintf(stderr, "distill: resumed at step %ld\n", tr->step);
+  if (tr->step > 0)
+    fprintf(stderr, "distill: resumed at step %ld\n", tr->step);
+  else if (tr->init_note[0])
+    fprintf(stderr, "%s\n", tr->init_note);
 }
 
 void cli_progress_report(void *ctx, const ds_train_progress *p) {
@@ -43,7 +50,9 @@ void cli_progress_report(void *ctx, const ds_train_progress *p) {
   }
   char eta[32];
   format_duration(eta, sizeof eta, p->eta_seconds);
-  if (pr->tty) {
+  if (p->step == 0) {
+    /* only the validation of the initial model */
+  } else if (pr->tty) {
     fprintf(stderr, "\r\033[Kstep %ld/%ld  loss %.4f  lr %.2e  %.0f samples/s  ETA %s", p->step, p->steps, p->loss,
             p->lr, p->samples_per_sec, eta);
     pr->line_open = 1;
@@ -56,6 +65,7 @@ void cli_progress_report(void *ctx, const ds_train_progress *p) {
     pr->line_open = 0;
     fprintf(stderr, "  validation at step %ld: loss %.4f", p->step, p->val.loss);
     if (isfinite(p->val.cos)) fprintf(stderr, "  cos %.4f", p->val.cos);
+    if (isfinite(p->val.knn10)) fprintf(stderr, "  knn10 %.4f", p->val.knn10);
     if (isfinite(p->val.top1)) fprintf(stderr, "  top1 %.4f  kl %.4f", p->val.top1, p->val.kl);
     fprintf(stderr, "%s\n", p->new_best ? "  (best so far)" : "");
   }

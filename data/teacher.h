@@ -18,6 +18,8 @@ typedef struct {
   int emb_dim;       /* columns of `embeddings`; 0 = none */
   int has_labels, has_mask;
   int n_vocab;       /* strings in `vocab`; 0 = none */
+  int has_token_emb; /* `token_embeddings` [vocab_size, emb_dim]: the teacher's embedding of each token alone */
+  int hidden_dim;    /* H: last axis of `hidden_states` [N, L, H] (the teacher's token states); 0 = none */
   char name[256];    /* root attribute `teacher`, "" if absent */
   char path[1024];
 } ds_teacher_info;
@@ -29,6 +31,11 @@ int ds_teacher_open(ds_teacher **t, const char *path, ds_err *err);
 const ds_teacher_info *ds_teacher_get_info(const ds_teacher *t);
 /* Reads the `vocab` strings; the caller frees each string and the array. */
 int ds_teacher_load_vocab(ds_teacher *t, char ***strings, int *n, ds_err *err);
+/* Reads `token_embeddings` (vocab_size, emb_dim) into a new float array the caller frees. */
+int ds_teacher_load_token_embeddings(ds_teacher *t, float **out, ds_err *err);
+/* freq (vocab_size): the share of each id among the real tokens of the training rows (the rows the
+ * loader's split with val_fraction does not hold out); all zero when there are none. */
+int ds_teacher_token_freq(ds_teacher *t, double val_fraction, double *freq, ds_err *err);
 /* Safe on NULL and on a half-built teacher. */
 void ds_teacher_close(ds_teacher *t);
 
@@ -41,15 +48,22 @@ typedef struct {
   float *logits;     /* (n, n_classes) or NULL if the teacher has none */
   float *emb;        /* (n, emb_dim) or NULL */
   int32_t *labels;   /* (n) or NULL */
+  float *hidden;     /* (n, len, hidden_dim) teacher token states, or NULL (none, or not requested) */
   long *rows;        /* (n) source row index of each row */
 } ds_batch;
 
 /* Sizes b for `rows` rows of min(seq_len, max_len) tokens (max_len <= 0: seq_len). b is
  * overwritten, not freed: pass a zeroed or freed batch. */
 int ds_batch_alloc(ds_batch *b, const ds_teacher_info *info, int rows, int max_len, ds_err *err);
+/* Also reads `hidden_states` into b->hidden from now on (a batch without it leaves them unread). */
+int ds_batch_want_hidden(ds_batch *b, const ds_teacher_info *info, ds_err *err);
 /* Frees the buffers and zeroes b; safe on a zeroed batch. */
 void ds_batch_free(ds_batch *b);
 
+/* Fills b->hidden (ds_batch_want_hidden) for the rows already in b (b->rows, b->len tokens each): the
+ * loader's shuffled batches read their hidden states this way, one hyperslab per row, so memory stays
+ * O(batch) however large `hidden_states` is. */
+int ds_teacher_read_hidden_for_batch(ds_teacher *t, ds_batch *b, ds_err *err);
 /* Reads rows [row0, row0+n) (one hyperslab per dataset), truncating ids/mask to max_len. */
 int ds_teacher_read(ds_teacher *t, long row0, int n, int max_len, ds_batch *b, ds_err *err);
 

@@ -7,7 +7,7 @@
 
 #include "data/teacher_private.h"
 
-static int open_optional(ds_teacher *t, const char *name, hid_t *out, ds_err *err) {
+int ds_teacher_open_optional(ds_teacher *t, const char *name, hid_t *out, ds_err *err) {
   *out = H5I_INVALID_HID;
   htri_t there = H5Lexists(t->file, name, H5P_DEFAULT);
   if (there < 0) return ds_fail(err, "%s: cannot look up dataset '%s'", t->info.path, name);
@@ -144,7 +144,7 @@ static int check_schema(ds_teacher *t, ds_err *err) {
   ds_teacher_info *in = &t->info;
   const char *p = in->path;
   hsize_t dims[2];
-  if (open_optional(t, "input_ids", &t->ids, err)) return -1;
+  if (ds_teacher_open_optional(t, "input_ids", &t->ids, err)) return -1;
   if (t->ids < 0) return ds_fail(err, "%s: dataset 'input_ids' is missing", p);
   if (check_2d(t, t->ids, "input_ids", H5T_INTEGER, "an integer type (int32 or int64)", dims, err))
     return -1;
@@ -152,7 +152,7 @@ static int check_schema(ds_teacher *t, ds_err *err) {
   in->n_rows = (long)dims[0];
   in->seq_len = (int)dims[1];
 
-  if (open_optional(t, "logits", &t->logits, err) || open_optional(t, "embeddings", &t->emb, err))
+  if (ds_teacher_open_optional(t, "logits", &t->logits, err) || ds_teacher_open_optional(t, "embeddings", &t->emb, err))
     return -1;
   if (t->logits < 0 && t->emb < 0)
     return ds_fail(err, "%s: has neither dataset 'logits' nor 'embeddings'", p);
@@ -169,7 +169,7 @@ static int check_schema(ds_teacher *t, ds_err *err) {
     in->emb_dim = (int)dims[1];
   }
 
-  if (open_optional(t, "attention_mask", &t->mask, err)) return -1;
+  if (ds_teacher_open_optional(t, "attention_mask", &t->mask, err)) return -1;
   if (t->mask >= 0) {
     int rank;
     if (dataset_shape(t, t->mask, "attention_mask", &rank, dims, err)) return -1;
@@ -182,7 +182,7 @@ static int check_schema(ds_teacher *t, ds_err *err) {
     in->has_mask = 1;
   }
 
-  if (open_optional(t, "labels", &t->labels, err)) return -1;
+  if (ds_teacher_open_optional(t, "labels", &t->labels, err)) return -1;
   if (t->labels >= 0) {
     int rank;
     if (dataset_shape(t, t->labels, "labels", &rank, dims, err)) return -1;
@@ -192,7 +192,7 @@ static int check_schema(ds_teacher *t, ds_err *err) {
     in->has_labels = 1;
   }
 
-  if (open_optional(t, "vocab", &t->vocab, err)) return -1;
+  if (ds_teacher_open_optional(t, "vocab", &t->vocab, err)) return -1;
   if (t->vocab >= 0) {
     int rank;
     if (dataset_shape(t, t->vocab, "vocab", &rank, dims, err)) return -1;
@@ -222,7 +222,7 @@ static int check_attributes(ds_teacher *t, int *have_vocab_size, ds_err *err) {
 static int open_checked(ds_teacher *t, const char *path, ds_err *err) {
   int have_vocab_size = 0;
   if (open_file(t, path, err) || check_schema(t, err) || check_attributes(t, &have_vocab_size, err) ||
-      ds_teacher_scan(t, have_vocab_size, err))
+      ds_teacher_scan(t, have_vocab_size, err) || ds_teacher_check_extras(t, err))
     return -1;
   if (t->vocab >= 0 && t->info.n_vocab < t->info.vocab_size)
     return ds_fail(err, "%s: dataset 'vocab' has %d entries, fewer than vocab_size %d", path,
@@ -238,6 +238,7 @@ int ds_teacher_open(ds_teacher **out, const char *path, ds_err *err) {
   ds_teacher *t = calloc(1, sizeof *t);
   if (!t) return ds_fail(err, "%s: out of memory", path);
   t->file = t->ids = t->mask = t->logits = t->emb = t->labels = t->vocab = H5I_INVALID_HID;
+  t->tok_emb = t->hidden = H5I_INVALID_HID;
   strcpy(t->info.path, path);
   ds_h5_quiet q;
   ds_h5_quiet_begin(&q);
@@ -257,7 +258,7 @@ void ds_teacher_close(ds_teacher *t) {
   if (!t) return;
   ds_h5_quiet q;
   ds_h5_quiet_begin(&q);
-  hid_t *sets[] = {&t->ids, &t->mask, &t->logits, &t->emb, &t->labels, &t->vocab};
+  hid_t *sets[] = {&t->ids, &t->mask, &t->logits, &t->emb, &t->labels, &t->vocab, &t->tok_emb, &t->hidden};
   for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
     if (*sets[i] >= 0) H5Dclose(*sets[i]);
   if (t->file >= 0) H5Fclose(t->file);

@@ -11,6 +11,7 @@ struct ds_teacher {
   ds_teacher_info info;
   hid_t file;
   hid_t ids, mask, logits, emb, labels, vocab; /* H5I_INVALID_HID when absent */
+  hid_t tok_emb, hidden;                       /* token_embeddings, hidden_states: optional */
   int mask_is_enum;                            /* h5py bool: a 1-byte enum, read without conversion */
 };
 
@@ -26,6 +27,16 @@ int ds_teacher_read_runs(ds_teacher *t, const ds_row_run *runs, int n_runs, int 
 /* The value scan of ds_teacher_open: every id, mask, target and label, in chunks of rows.
  * Sets info.vocab_size from the largest id when the file has no vocab_size attribute. */
 int ds_teacher_scan(ds_teacher *t, int have_vocab_size, ds_err *err);
+
+/* Opens dataset `name` with a large chunk cache; *out = H5I_INVALID_HID when the file has none. */
+int ds_teacher_open_optional(ds_teacher *t, const char *name, hid_t *out, ds_err *err);
+
+/* Schema and value checks of the optional `token_embeddings` and `hidden_states` (teacher_extras.c);
+ * runs after the main scan, when vocab_size is known. */
+int ds_teacher_check_extras(ds_teacher *t, ds_err *err);
+/* Reads `hidden_states` rows of the runs, their first `len` tokens, into buf (total, len, H). */
+int ds_teacher_read_hidden(const ds_teacher *t, const ds_row_run *runs, int n_runs, long total, int len,
+                           float *buf, ds_err *err);
 
 /* Memory type for reading a mask dataset into uint8 (a native copy of h5py's bool enum). */
 hid_t ds_teacher_mask_memtype(const ds_teacher *t);

@@ -26,8 +26,17 @@ int ds_batch_alloc(ds_batch *b, const ds_teacher_info *info, int rows, int max_l
   return 0;
 }
 
+int ds_batch_want_hidden(ds_batch *b, const ds_teacher_info *info, ds_err *err) {
+  if (info->hidden_dim <= 0) return ds_fail(err, "%s: has no dataset 'hidden_states'", info->path);
+  free(b->hidden);
+  b->hidden = malloc(sizeof *b->hidden * (size_t)b->cap_rows * b->cap_len * info->hidden_dim);
+  if (!b->hidden) return ds_fail(err, "%s: out of memory for the hidden states of %d rows", info->path, b->cap_rows);
+  return 0;
+}
+
 void ds_batch_free(ds_batch *b) {
   if (!b) return;
+  free(b->hidden);
   free(b->ids);
   free(b->mask);
   free(b->logits);
@@ -95,6 +104,7 @@ static int read_all(ds_teacher *t, const ds_row_run *runs, int n_runs, long tota
   if (t->labels >= 0 &&
       read_dataset(t, t->labels, "labels", runs, n_runs, total, 0, H5T_NATIVE_INT32, b->labels, err))
     return -1;
+  if (b->hidden && ds_teacher_read_hidden(t, runs, n_runs, total, len, b->hidden, err)) return -1;
   return 0;
 }
 

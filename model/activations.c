@@ -32,9 +32,11 @@ size_t ds_acts_layout(ds_acts *a, const ds_student_shape *s, int B, long rows, l
     TAKE(L->fcproj, BT * C);
     TAKE(L->resid_out, BT * C);
   }
-  TAKE(a->lnf, BT * C);
-  TAKE(a->lnf_mean, BT);
-  TAKE(a->lnf_rstd, BT);
+  if (s->arch != DS_ARCH_STATIC) { /* a static student pools the token rows themselves */
+    TAKE(a->lnf, BT * C);
+    TAKE(a->lnf_mean, BT);
+    TAKE(a->lnf_rstd, BT);
+  }
   TAKE(a->pooled, (size_t)B * C);
   if (s->out_dim > 0) {
     TAKE(a->emb, (size_t)B * E);

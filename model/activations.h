@@ -22,9 +22,9 @@ typedef struct {
 } ds_layer_acts;
 
 typedef struct {
-  float *encoded;                    /* (rows,C) token + position embeddings */
+  float *encoded;                    /* (rows,C) token + position embeddings (static: token rows only) */
   ds_layer_acts layer[DS_MAX_LAYERS];
-  float *lnf, *lnf_mean, *lnf_rstd;  /* (rows,C), (rows), (rows) */
+  float *lnf, *lnf_mean, *lnf_rstd;  /* (rows,C), (rows), (rows); NULL in a static student */
   float *pooled;                     /* (B,C) */
   float *emb;                        /* (B,E): the sentence embedding (aliases pooled without projection) */
   float *logits;                     /* (B,K) or NULL */

@@ -242,6 +242,11 @@ char *ds_compact_describe(const ds_student *m, int live, char *buf, size_t n) {
   const ds_student_shape *s = &m->shape;
   size_t at = 0;
 #define PUT(...) at += (size_t)snprintf(buf + (at < n ? at : n), at < n ? n - at : 0, __VA_ARGS__)
+  if (s->arch == DS_ARCH_STATIC) { /* only the vocabulary can shrink */
+    PUT("vocab %d: %zu params", live ? vocab_rows_kept(m) : s->vocab,
+        live ? ds_compact_live_params(m) : m->table.n_params);
+    return buf;
+  }
   PUT("heads");
   for (int l = 0; l < s->n_layers; l++) {
     int h = 0;

@@ -31,7 +31,10 @@ static const char *const emb_loss_words[] = {"cosine", "mse", NULL};
 static const char *const observer_words[] = {"ema", "minmax", NULL};
 static const char *const prune_schedule_words[] = {"cubic", NULL};
 static const char *const criterion_words[] = {"taylor", "magnitude", NULL};
-static const char *const arch_words[] = {"transformer", NULL};
+static const char *const arch_words[] = {"transformer", "static", NULL};
+static const char *const init_words[] = {"teacher", "random", NULL};
+static const char *const token_weights_words[] = {"none", "zipf", "sif", NULL};
+static const char *const hidden_loss_words[] = {"mse", "cosine", NULL};
 
 #define FIELD(sec, f) offsetof(ds_config, sec.f), sizeof(((ds_config *)0)->sec.f)
 #define NUM(kind, sec, f, lo, lo_open, hi, hi_open) {#sec, #f, kind, FIELD(sec, f), lo, hi, lo_open, hi_open, NULL}
@@ -55,6 +58,8 @@ static const cfg_key keys[] = {
     NUM(KIND_INT, student, max_len, 0, OPEN, 8192, SHUT),
     ENUM(student, pooling, pooling_words),
     NUM(KIND_OUT_DIM, student, out_dim, 0, SHUT, INF, OPEN),
+    ENUM(student, init, init_words),
+    ENUM(student, token_weights, token_weights_words),
     NUM(KIND_LONG, train, steps, 0, OPEN, INF, OPEN),
     NUM(KIND_INT, train, batch_size, 0, OPEN, INF, OPEN),
     NUM(KIND_DOUBLE, train, lr, 0, OPEN, INF, OPEN),
@@ -69,6 +74,7 @@ static const cfg_key keys[] = {
     NUM(KIND_LONG, train, save_every, 0, SHUT, INF, OPEN),
     NUM(KIND_LONG, train, log_every, 0, OPEN, INF, OPEN),
     BOOL(train, quiet),
+    NUM(KIND_INT, train, token_rows, 0, SHUT, 1 << 16, SHUT),
     NUM(KIND_DOUBLE, loss, kd_weight, 0, SHUT, INF, OPEN),
     NUM(KIND_DOUBLE, loss, temperature, 0, OPEN, INF, OPEN),
     NUM(KIND_DOUBLE, loss, ce_weight, 0, SHUT, INF, OPEN),
@@ -76,6 +82,8 @@ static const cfg_key keys[] = {
     ENUM(loss, emb_loss, emb_loss_words),
     NUM(KIND_DOUBLE, loss, sim_weight, 0, SHUT, INF, OPEN),
     NUM(KIND_DOUBLE, loss, sim_temperature, 0, OPEN, INF, OPEN),
+    NUM(KIND_DOUBLE, loss, hidden_weight, 0, SHUT, INF, OPEN),
+    ENUM(loss, hidden_loss, hidden_loss_words),
     BOOL(quant, enabled),
     NUM(KIND_LONG, quant, start_step, 0, SHUT, INF, OPEN),
     NUM(KIND_INT, quant, weight_bits, 2, SHUT, 8, SHUT),
@@ -99,7 +107,9 @@ _Static_assert(sizeof keys / sizeof keys[0] <= DS_CONFIG_MAX_KEYS, "raise DS_CON
 /* Enum fields are read and written through int pointers. */
 _Static_assert(sizeof(ds_pooling) == sizeof(int) && sizeof(ds_schedule) == sizeof(int) &&
                    sizeof(ds_emb_loss) == sizeof(int) && sizeof(ds_observer) == sizeof(int) &&
-                   sizeof(ds_prune_schedule) == sizeof(int) && sizeof(ds_prune_criterion) == sizeof(int),
+                   sizeof(ds_prune_schedule) == sizeof(int) && sizeof(ds_prune_criterion) == sizeof(int) &&
+                   sizeof(ds_init_kind) == sizeof(int) && sizeof(ds_token_weights) == sizeof(int) &&
+                   sizeof(ds_hidden_loss) == sizeof(int),
                "enums must be int-sized");
 
 static const char *const bool_true[] = {"true", "yes", "on", "1", NULL};
@@ -109,14 +119,16 @@ void ds_config_default(ds_config *c) {
   memset(c, 0, sizeof *c);
   strcpy(c->run.name, "default");
   c->student = (ds_student_cfg){.dim = 128, .layers = 2, .heads = 4, .ffn_dim = 512, .max_len = 64,
-                                .pooling = DS_POOL_MEAN, .out_dim = DS_OUT_DIM_TEACHER};
+                                .pooling = DS_POOL_MEAN, .out_dim = DS_OUT_DIM_TEACHER,
+                                .init = DS_INIT_TEACHER, .token_weights = DS_TOKW_NONE};
   strcpy(c->student.arch, "transformer");
   c->train = (ds_train_cfg){.steps = 2000, .batch_size = 64, .lr = 1e-3, .warmup_steps = 100,
                             .schedule = DS_SCHED_COSINE, .weight_decay = 0.01, .grad_clip = 1.0, .seed = 1,
                             .threads = 0, .val_fraction = 0.1, .eval_every = 200, .save_every = 500,
                             .log_every = 10, .quiet = 0};
   c->loss = (ds_loss_cfg){.kd_weight = 1.0, .temperature = 2.0, .ce_weight = 0.0, .emb_weight = 1.0,
-                          .emb_loss = DS_EMB_COSINE, .sim_weight = 0.0, .sim_temperature = 0.05};
+                          .emb_loss = DS_EMB_COSINE, .sim_weight = 0.0, .sim_temperature = 0.05,
+                          .hidden_weight = 0.0, .hidden_loss = DS_HIDDEN_MSE};
   c->quant = (ds_quant_cfg){.enabled = 0, .start_step = 0, .weight_bits = 8, .act_bits = 8,
                             .observer = DS_OBS_EMA, .ema_decay = 0.99, .freeze_step = -1, .learn_scales = 0};
   c->prune = (ds_prune_cfg){.enabled = 0, .heads = 0.0, .ffn = 0.0, .vocab = 0, .start_step = 0,
@@ -555,7 +567,7 @@ int ds_config_validate(const ds_config *c, const char *origin, ds_err *err) {
   }
 
   const ds_student_cfg *s = &c->student;
-  if (s->dim % s->heads != 0) {
+  if (strcmp(s->arch, "static") != 0 && s->dim % s->heads != 0) { /* a static student has no heads */
     key_where(c, key_find("student", "heads"), origin, where, sizeof where);
     return ds_fail(err, "%s: [student] heads = %d does not divide dim = %d", where, s->heads, s->dim);
   }

@@ -19,6 +19,11 @@ typedef enum { DS_EMB_COSINE = 0, DS_EMB_MSE = 1 } ds_emb_loss;
 typedef enum { DS_OBS_EMA = 0, DS_OBS_MINMAX = 1 } ds_observer;
 typedef enum { DS_PRUNE_CUBIC = 0 } ds_prune_schedule;
 typedef enum { DS_CRIT_TAYLOR = 0, DS_CRIT_MAGNITUDE = 1 } ds_prune_criterion;
+/* [student] init: teacher = from the teacher file's token_embeddings (falls back to random without them). */
+typedef enum { DS_INIT_TEACHER = 0, DS_INIT_RANDOM = 1 } ds_init_kind;
+/* [student] token_weights: per-token weights folded into the initial token table (teacher init only). */
+typedef enum { DS_TOKW_NONE = 0, DS_TOKW_ZIPF = 1, DS_TOKW_SIF = 2 } ds_token_weights;
+typedef enum { DS_HIDDEN_MSE = 0, DS_HIDDEN_COSINE = 1 } ds_hidden_loss;
 
 typedef struct {
   char name[256];          /* [run] name: run folder is runs/<name>; default "default" */
@@ -30,10 +35,12 @@ typedef struct {
 } ds_teacher_cfg;
 
 typedef struct {
-  char arch[32];           /* "transformer" is the only architecture */
+  char arch[32];           /* "transformer" or "static" (token table, mean, projection) */
   int dim, layers, heads, ffn_dim, max_len;
   ds_pooling pooling;
   int out_dim;             /* DS_OUT_DIM_TEACHER, 0 (none) or a positive size */
+  ds_init_kind init;
+  ds_token_weights token_weights;
 } ds_student_cfg;
 
 typedef struct {
@@ -49,12 +56,15 @@ typedef struct {
   long eval_every, save_every;
   long log_every;          /* extension: steps between metrics.csv rows (default 10) */
   int quiet;               /* extension: no progress output */
+  int token_rows;          /* teacher token rows added to each step (train/token_rows.h); 0 = none */
 } ds_train_cfg;
 
 typedef struct {
   double kd_weight, temperature, ce_weight, emb_weight;
   ds_emb_loss emb_loss;
   double sim_weight, sim_temperature;
+  double hidden_weight;    /* token-level distillation against the teacher file's hidden_states */
+  ds_hidden_loss hidden_loss;
 } ds_loss_cfg;
 
 typedef struct {

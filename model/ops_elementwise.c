@@ -70,8 +70,13 @@ void ds_embedding_forward(float *out, const int32_t *ids, const float *tok, cons
 #pragma omp parallel for schedule(static)
   for (int r = 0; r < p->n_rows; r++) {
     const int i = p->row[r];
-    const float *te = tok + (long)ids[i] * C, *pe = pos + (long)(i % p->T) * C;
+    const float *te = tok + (long)ids[i] * C;
     float *o = out + (long)r * C;
+    if (!pos) {
+      memcpy(o, te, sizeof(float) * (size_t)C);
+      continue;
+    }
+    const float *pe = pos + (long)(i % p->T) * C;
     for (int c = 0; c < C; c++) o[c] = te[c] + pe[c];
   }
 }
@@ -82,11 +87,11 @@ void ds_embedding_backward(float *dtok, float *dpos, const float *dout, const in
   for (int r = 0; r < p->n_rows; r++) {
     const int i = p->row[r];
     const float *d = dout + (long)r * C;
-    float *dt = dtok + (long)ids[i] * C, *dp = dpos + (long)(i % p->T) * C;
-    for (int c = 0; c < C; c++) {
-      dt[c] += d[c];
-      dp[c] += d[c];
-    }
+    float *dt = dtok + (long)ids[i] * C;
+    for (int c = 0; c < C; c++) dt[c] += d[c];
+    if (!dpos) continue;
+    float *dp = dpos + (long)(i % p->T) * C;
+    for (int c = 0; c < C; c++) dp[c] += d[c];
   }
 }
 

@@ -28,10 +28,11 @@ int ds_qat_init(ds_qat **out, const ds_student_shape *s, const ds_param_table *t
   if (!q) return ds_fail(err, "out of memory allocating the QAT state");
   q->cfg = *cfg;
   q->n_layers = s->n_layers;
-  const int C = s->dim, hd = s->head_dim;
+  q->is_static = s->arch == DS_ARCH_STATIC;
+  const int C = s->dim, hd = s->head_dim, encoder = !q->is_static;
   site_set(&q->site[DS_QS_TOK], "tok", DS_I8_ACT_TOKENS, C, 1);
-  site_set(&q->site[DS_QS_POS], "pos", DS_I8_ACT_TOKENS, C, 1);
-  site_set(&q->site[DS_QS_X0], "x0", DS_I8_ACT_TOKENS, C, 1);
+  site_set(&q->site[DS_QS_POS], "pos", DS_I8_ACT_TOKENS, C, encoder);
+  site_set(&q->site[DS_QS_X0], "x0", DS_I8_ACT_TOKENS, C, encoder);
   for (int l = 0; l < s->n_layers; l++) {
     const int H = s->heads[l], HD = H * hd, F = s->ffn[l];
     const int widths[DS_QL_COUNT] = {C, HD, HD, HD, H, H, HD, C, C, C, F, F, C, C};
@@ -43,7 +44,8 @@ int ds_qat_init(ds_qat **out, const ds_student_shape *s, const ds_param_table *t
     }
   }
   const int f0 = ds_qat_final_site(s->n_layers, 0);
-  site_set(&q->site[f0 + DS_QF_LNF], "ln_f", DS_I8_ACT_TOKENS, C, 1);
+  site_set(&q->site[f0 + DS_QF_LNF], "ln_f", DS_I8_ACT_TOKENS, C, encoder);
+  q->pool_src = encoder ? f0 + DS_QF_LNF : DS_QS_TOK;
   site_set(&q->site[f0 + DS_QF_POOLED], "pooled", DS_I8_ACT_VECTOR, C, 1);
   site_set(&q->site[f0 + DS_QF_EMB], "emb", DS_I8_ACT_VECTOR, s->out_dim > 0 ? s->out_dim : C, s->out_dim > 0);
   site_set(&q->site[f0 + DS_QF_LOGITS], "logits", DS_I8_ACT_VECTOR, s->n_classes > 0 ? s->n_classes : 1,
@@ -55,7 +57,7 @@ int ds_qat_init(ds_qat **out, const ds_student_shape *s, const ds_param_table *t
       return ds_fail(err, "[quant] observer %d with ema_decay = %g is not usable (decay must lie in [0, 1))",
                      (int)cfg->observer, cfg->ema_decay);
     }
-  /* Softmax output is fixed as TFLite fixes it; the pooled mean keeps ln_f's parameters. */
+  /* Softmax output is fixed as TFLite fixes it; the pooled mean keeps its input's parameters. */
   q->site[ds_qat_layer_site(0, DS_QL_PROBS)].qp = (ds_qparams){DS_I8_SOFTMAX_SCALE, DS_I8_SOFTMAX_ZP, -128, 127};
   for (int l = 0; l < s->n_layers; l++)
     q->site[ds_qat_layer_site(l, DS_QL_PROBS)].qp = q->site[ds_qat_layer_site(0, DS_QL_PROBS)].qp;
@@ -132,7 +134,7 @@ static int site_fixed(const ds_qat *q, int i) {
 int ds_qat_site_qparams(const ds_qat *q, int i, ds_qparams *qp) {
   if (i < 0 || i >= q->n_sites) return -1;
   const ds_qat_site *st = &q->site[i];
-  if (i == ds_qat_final_site(q->n_layers, DS_QF_POOLED)) return ds_qat_site_qparams(q, i - 1, qp);
+  if (i == ds_qat_final_site(q->n_layers, DS_QF_POOLED)) return ds_qat_site_qparams(q, q->pool_src, qp);
   if (site_fixed(q, i)) {
     *qp = st->qp;
     return 0;
@@ -255,6 +257,7 @@ int ds_qat_quantize_weights(ds_qat *q, const ds_student *m, ds_err *err) {
 size_t ds_qat_site_numel(const ds_qat *q, int i) {
   const ds_qat_site *st = &q->site[i];
   const size_t B = (size_t)q->B, T = (size_t)q->T;
+  if (!st->used && st->kind == DS_I8_ACT_TOKENS) return 0; /* a static student's pos, x0, ln_f: no buffers */
   switch (st->kind) {
     case DS_I8_ACT_TOKENS: return B * T * st->width;
     case DS_I8_ACT_SCORES: return B * st->width * T * T;

@@ -31,7 +31,8 @@
 #include "quant/fake_quant.h"
 #include "quant/int8_model.h"
 
-/* Sites before the layers, per layer (site = DS_QS_HEAD + l * DS_QL_COUNT + k) and after them. */
+/* Sites before the layers, per layer (site = DS_QS_HEAD + l * DS_QL_COUNT + k) and after them. A static
+ * student keeps the same numbering with no layers; its pos, x0 and ln_f sites are unused. */
 enum { DS_QS_TOK, DS_QS_POS, DS_QS_X0, DS_QS_HEAD };
 enum {
   DS_QL_LN1, DS_QL_Q, DS_QL_K, DS_QL_V, DS_QL_SCORES, DS_QL_PROBS, DS_QL_CTX, DS_QL_ATTN_OUT, DS_QL_MID,
@@ -64,6 +65,8 @@ typedef struct ds_qat {
   int frozen;           /* activation ranges frozen (freeze_step reached) */
   int lsq_ready;        /* learned step sizes initialised */
   int n_layers, n_sites;
+  int is_static;        /* a static student: its sites are tok, pooled, emb and logits (pos, x0, ln_f unused) */
+  int pool_src;         /* the site pooling reads, whose grid the pooled mean keeps: ln_f, or tok when static */
   ds_qat_site site[DS_QAT_MAX_SITES];
   /* Weights of the last fake-quant forward, laid out like the parameters: codes, codes as floats
    * (for sgemm), dequantized values (1-D parameters copied as they are) and the STE mask (LSQ). */

@@ -95,6 +95,14 @@ void ds_qat_backward(ds_student *m, const float *d_emb, const float *d_logits) {
     site_backward_flat(q, f0 + DS_QF_EMB, da->emb, (long)B * E);
     ds_linear_backward(da->pooled, m->g.proj_w, m->g.proj_b, da->emb, a->pooled, ph->proj_w, B, C, E);
   }
+  if (q->is_static) {
+    /* tok = EMBED(tok_emb); pooled = POOL_MEAN(tok) */
+    ds_pool_backward(da->encoded, da->pooled, &m->pack, 0, C);
+    site_backward_flat(q, DS_QS_TOK, da->encoded, (long)N * C);
+    scatter_rows(m->g.tok_emb, da->encoded, m->ids, N, C);
+    weights_backward(q, m);
+    return;
+  }
   ds_pool_backward(da->lnf, da->pooled, &m->pack, s->pooling == DS_POOL_CLS, C);
   site_backward_flat(q, f0 + DS_QF_LNF, da->lnf, (long)N * C);
   const float *x_last = s->n_layers > 0 ? a->layer[s->n_layers - 1].resid_out : a->encoded;

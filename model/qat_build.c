@@ -158,15 +158,17 @@ int ds_qat_build_int8(const ds_student *st, char *const *vocab, int n_vocab, int
     }
     act[i] = si->used ? add_act(&b, si->name, si->kind, width, &qp[i]) : -1;
   }
-  /* Embeddings. */
+  /* Embeddings; a static student pools the token rows directly. */
   add_op(&b, DS_I8_OP_EMBED, -1, -1, act[DS_QS_TOK], add_weight(&b, "tok_emb.weight", W(0), C, NULL, s->vocab, NULL, C, NULL, 0));
-  add_op(&b, DS_I8_OP_POS_EMBED, -1, -1, act[DS_QS_POS],
-         add_weight(&b, "pos_emb.weight", W(1), C, NULL, s->max_len, NULL, C, NULL, 0));
-  add_op(&b, DS_I8_OP_ADD, act[DS_QS_TOK], act[DS_QS_POS], act[DS_QS_X0], -1);
+  if (!q->is_static) {
+    add_op(&b, DS_I8_OP_POS_EMBED, -1, -1, act[DS_QS_POS],
+           add_weight(&b, "pos_emb.weight", W(1), C, NULL, s->max_len, NULL, C, NULL, 0));
+    add_op(&b, DS_I8_OP_ADD, act[DS_QS_TOK], act[DS_QS_POS], act[DS_QS_X0], -1);
+  }
   int x = act[DS_QS_X0];
   for (int l = 0; l < L; l++) {
     const ds_layer_params *P = &st->p.layer[l];
-    const int H = s->heads[l], HD = H * hd, F = s->ffn[l], t0 = 2 + 12 * l;
+    const int H = s->heads[l], HD = H * hd, F = s->ffn[l], t0 = 2 + 12 * l; /* after tok_emb, pos_emb */
     int n_heads = 0, n_ffn = 0;
     int *hrows = idx, *fcols = idx + 3 * HD;
     for (int h = 0; h < H; h++)
@@ -212,18 +214,19 @@ int ds_qat_build_int8(const ds_student *st, char *const *vocab, int n_vocab, int
 #undef A
 #undef QP
   }
-  const int f0 = ds_qat_final_site(L, 0), t_lnf = 2 + 12 * L;
-  layernorm_op(&b, x, act[f0 + DS_QF_LNF], st->p.lnf_w, st->p.lnf_b, C);
-  add_op(&b, s->pooling == DS_POOL_CLS ? DS_I8_OP_POOL_CLS : DS_I8_OP_POOL_MEAN, act[f0 + DS_QF_LNF], -1,
+  const int f0 = ds_qat_final_site(L, 0);
+  if (!q->is_static) layernorm_op(&b, x, act[f0 + DS_QF_LNF], st->p.lnf_w, st->p.lnf_b, C);
+  add_op(&b, s->pooling == DS_POOL_CLS ? DS_I8_OP_POOL_CLS : DS_I8_OP_POOL_MEAN, act[q->pool_src], -1,
          act[f0 + DS_QF_POOLED], -1);
   int emb = f0 + DS_QF_POOLED;
   if (s->out_dim > 0) {
+    const int t_proj = ds_param_table_index(t, "proj.weight");
     add_op(&b, DS_I8_OP_FC, act[emb], -1, act[f0 + DS_QF_EMB],
-           add_weight(&b, "proj.weight", W(t_lnf + 2), C, NULL, E, NULL, C, st->p.proj_b, qp[emb].scale));
+           add_weight(&b, "proj.weight", W(t_proj), C, NULL, E, NULL, C, st->p.proj_b, qp[emb].scale));
     emb = f0 + DS_QF_EMB;
   }
   if (s->n_classes > 0) {
-    const int t_cls = t_lnf + (s->out_dim > 0 ? 4 : 2);
+    const int t_cls = ds_param_table_index(t, "classifier.weight");
     add_op(&b, DS_I8_OP_FC, act[emb], -1, act[f0 + DS_QF_LOGITS],
            add_weight(&b, "classifier.weight", W(t_cls), E, NULL, s->n_classes, NULL, E, st->p.cls_b,
                       qp[emb].scale));

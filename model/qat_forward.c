@@ -254,21 +254,13 @@ static int attention_sites(ds_qat *q, ds_student *m, int l, ds_err *err) {
   return 0;
 }
 
-int ds_qat_forward(ds_student *m, ds_err *err) {
-  ds_qat *q = m->qat;
+/* The encoder after the token lookup: pos, x0 = tok + pos, the layers and ln_f (the site pooling reads). */
+static int encoder_sites(ds_qat *q, ds_student *m, ds_err *err) {
   const ds_student_shape *s = &m->shape;
-  const int B = m->B, T = m->T, N = B * T, C = s->dim, hd = s->head_dim, E = ds_student_emb_dim(s);
+  const int B = m->B, T = m->T, N = B * T, C = s->dim, hd = s->head_dim;
   ds_acts *a = &m->a;
-  if (ds_qat_ensure_mem(q, s, B, T, err) || ds_qat_quantize_weights(q, m, err)) return -1;
   struct ds_qat_scratch *scr = q->scr;
-  const ds_param_table *tb = &m->table;
-  /* Table indices of each weight tensor (the table's fixed order, model/student_layout.c). */
-  const int t_tok = 0, t_pos = 1, t_lnf = 2 + 12 * s->n_layers;
-  const int t_proj = t_lnf + 2, t_cls = t_lnf + (s->out_dim > 0 ? 4 : 2);
-  (void)tb;
-
-  if (embed_site(q, m, DS_QS_TOK, t_tok, m->ids, N, err) ||
-      embed_site(q, m, DS_QS_POS, t_pos, scr->pos_ids, N, err))
+  if (embed_site(q, m, DS_QS_POS, ds_param_table_index(&m->table, "pos_emb.weight"), scr->pos_ids, N, err))
     return -1;
   /* x0 = tok + pos; the dequantized inputs go through a->encoded as scratch first. */
   dequant_into(&q->site[DS_QS_TOK].qp, q->site[DS_QS_TOK].codes, N, C, a->encoded, C, 0);
@@ -280,6 +272,7 @@ int ds_qat_forward(ds_student *m, ds_err *err) {
   for (int l = 0; l < s->n_layers; l++) {
     const ds_layer_params *P = &m->p.layer[l];
     ds_layer_acts *L = &a->layer[l];
+    /* The layer's tensors follow tok_emb and pos_emb, 12 per layer (model/student_layout.c). */
     const int H = s->heads[l], HD = H * hd, F = s->ffn[l], t0 = 2 + 12 * l;
 #define SITE(k) ds_qat_layer_site(l, k)
     layernorm_site(q, x_site, SITE(DS_QL_LN1), x, P->ln1_w, P->ln1_b, N, C, L->ln1_mean, L->ln1_rstd, L->ln1);
@@ -323,7 +316,26 @@ int ds_qat_forward(ds_student *m, ds_err *err) {
   }
   const int f0 = ds_qat_final_site(s->n_layers, 0);
   layernorm_site(q, x_site, f0 + DS_QF_LNF, x, m->p.lnf_w, m->p.lnf_b, N, C, a->lnf_mean, a->lnf_rstd, a->lnf);
-  ds_qat_site *sl = &q->site[f0 + DS_QF_LNF], *sp = &q->site[f0 + DS_QF_POOLED];
+  return 0;
+}
+
+int ds_qat_forward(ds_student *m, ds_err *err) {
+  ds_qat *q = m->qat;
+  const ds_student_shape *s = &m->shape;
+  const int B = m->B, T = m->T, N = B * T, C = s->dim, E = ds_student_emb_dim(s);
+  ds_acts *a = &m->a;
+  if (ds_qat_ensure_mem(q, s, B, T, err) || ds_qat_quantize_weights(q, m, err)) return -1;
+  struct ds_qat_scratch *scr = q->scr;
+  const int t_proj = ds_param_table_index(&m->table, "proj.weight");
+  const int t_cls = ds_param_table_index(&m->table, "classifier.weight");
+
+  if (embed_site(q, m, DS_QS_TOK, 0, m->ids, N, err)) return -1;
+  if (q->is_static) /* the token rows as the float graph sees them (pooling's backward needs no values) */
+    dequant_into(&q->site[DS_QS_TOK].qp, q->site[DS_QS_TOK].codes, N, C, a->encoded, C, 0);
+  else if (encoder_sites(q, m, err))
+    return -1;
+  const int f0 = ds_qat_final_site(s->n_layers, 0);
+  ds_qat_site *sl = &q->site[q->pool_src], *sp = &q->site[f0 + DS_QF_POOLED];
   ds_qat_site_prepare(q, f0 + DS_QF_POOLED, NULL, 0);
 #pragma omp parallel for schedule(static)
   for (int b = 0; b < B; b++) {

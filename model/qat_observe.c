@@ -63,8 +63,10 @@ void ds_qat_observe(ds_student *m) {
     }
   }
   ds_qat_site_observe_range(q, DS_QS_TOK, lo, hi);
-  observe(q, DS_QS_POS, m->p.pos_emb, T, C, C, 0);
-  observe(q, DS_QS_X0, a->encoded, N, C, C, 0);
+  if (!q->is_static) {
+    observe(q, DS_QS_POS, m->p.pos_emb, T, C, C, 0);
+    observe(q, DS_QS_X0, a->encoded, N, C, C, 0);
+  }
   for (int l = 0; l < s->n_layers; l++) {
     const ds_layer_acts *L = &a->layer[l];
     const int HD = s->heads[l] * hd, F = s->ffn[l];
@@ -84,7 +86,7 @@ void ds_qat_observe(ds_student *m) {
 #undef SITE
   }
   const int f0 = ds_qat_final_site(s->n_layers, 0);
-  observe(q, f0 + DS_QF_LNF, a->lnf, N, C, C, 0);
+  if (!q->is_static) observe(q, f0 + DS_QF_LNF, a->lnf, N, C, C, 0);
   if (s->out_dim > 0) observe(q, f0 + DS_QF_EMB, a->emb, B, E, E, 0);
   if (s->n_classes > 0) observe(q, f0 + DS_QF_LOGITS, a->logits, B, s->n_classes, s->n_classes, 0);
   for (int i = 0; i < q->n_sites; i++) ds_qat_site_qparams(q, i, &q->site[i].qp);

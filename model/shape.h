@@ -18,12 +18,17 @@
 #define DS_MAX_TENSORS (8 + 12 * DS_MAX_LAYERS)
 #define DS_LN_EPS 1e-5f
 
+/* transformer: the encoder above. static: a Model2Vec-like student with no position table, no layers and
+ * no final LayerNorm: the mean of the tokens' table rows, then the projection and classifier. */
+typedef enum { DS_ARCH_TRANSFORMER = 0, DS_ARCH_STATIC = 1 } ds_arch;
+
 typedef struct {
+  ds_arch arch;
   int vocab;                 /* rows of the token embedding */
-  int max_len;               /* rows of the position embedding */
+  int max_len;               /* longest sequence: rows of the position embedding (none in a static student) */
   int dim;                   /* C: width of the residual stream */
   int n_layers;
-  int head_dim;              /* hd: dim / heads of the config; kept when heads are pruned */
+  int head_dim;              /* hd: dim / heads of the config; kept when heads are pruned; 0 when static */
   int heads[DS_MAX_LAYERS];  /* H_l: heads of layer l */
   int ffn[DS_MAX_LAYERS];    /* F_l: FFN neurons of layer l */
   int out_dim;               /* D: projection size; 0 = no projection, the embedding is the pooled C */
@@ -53,6 +58,8 @@ typedef struct {
 
 void ds_param_table_build(ds_param_table *t, const ds_student_shape *s);
 const ds_tensor_info *ds_param_table_find(const ds_param_table *t, const char *name);
+/* Index of the tensor called `name` in the table, -1 if the student has none. */
+int ds_param_table_index(const ds_param_table *t, const char *name);
 
 /* Pointer views into one flat buffer laid out by the table (parameters, gradients, moments). */
 typedef struct {
@@ -70,9 +77,9 @@ typedef struct {
 
 typedef struct {
   float *tok_emb;            /* (V, C) */
-  float *pos_emb;            /* (max_len, C) */
+  float *pos_emb;            /* (max_len, C); NULL in a static student */
   ds_layer_params layer[DS_MAX_LAYERS];
-  float *lnf_w, *lnf_b;      /* (C) */
+  float *lnf_w, *lnf_b;      /* (C); NULL in a static student */
   float *proj_w, *proj_b;    /* (D, C), (D); NULL without projection */
   float *cls_w, *cls_b;      /* (K, E), (K) with E the embedding size; NULL without classifier */
 } ds_params;

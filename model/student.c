@@ -26,7 +26,7 @@ int ds_student_init(ds_student *m, const ds_student_shape *shape, ds_err *err) {
   const size_t n = m->table.n_params, units = mask_units(shape);
   m->params = calloc(n, sizeof(float));
   m->grads = calloc(n, sizeof(float));
-  m->mask_mem = malloc(units * sizeof(float));
+  m->mask_mem = malloc((units + 1) * sizeof(float)); /* + 1: a static student has no units */
   if (!m->params || !m->grads || !m->mask_mem) {
     ds_student_free(m);
     return ds_fail(err, "out of memory allocating a student of %zu parameters", n);
@@ -111,6 +111,19 @@ static int prepare_acts(ds_student *m, const uint8_t *mask, int B, int T, ds_err
   return 0;
 }
 
+/* pooled -> projection -> classifier, shared by both architectures; then the observers, if they run. */
+static int head_forward(ds_student *m) {
+  const ds_student_shape *s = &m->shape;
+  const int B = m->B, C = s->dim, E = ds_student_emb_dim(s);
+  void (*linear)(float *, const float *, const float *, const float *, int, int, int) =
+      m->naive ? ds_linear_forward_naive : ds_linear_forward;
+  ds_acts *a = &m->a;
+  if (s->out_dim > 0) linear(a->emb, a->pooled, m->p.proj_w, m->p.proj_b, B, C, s->out_dim);
+  if (s->n_classes > 0) linear(a->logits, a->emb, m->p.cls_w, m->p.cls_b, B, E, s->n_classes);
+  if (m->qat && m->qat->mode == DS_QAT_OBSERVE && m->qat->update) ds_qat_observe(m);
+  return 0;
+}
+
 int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, int B, int T, ds_err *err) {
   const ds_student_shape *s = &m->shape;
   if (T < 1 || T > s->max_len) return ds_fail(err, "sequence length %d is outside [1, %d]", T, s->max_len);
@@ -124,7 +137,7 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
   m->mask = mask;
   m->B = B;
   m->T = T;
-  const int C = s->dim, hd = s->head_dim, N = m->pack.n_rows, E = ds_student_emb_dim(s);
+  const int C = s->dim, hd = s->head_dim, N = m->pack.n_rows;
   void (*linear)(float *, const float *, const float *, const float *, int, int, int) =
       m->naive ? ds_linear_forward_naive : ds_linear_forward;
   void (*attention)(float *, float *, const float *, const ds_token_pack *, int, int) =
@@ -133,6 +146,11 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
   if (m->qat && m->qat->mode == DS_QAT_FAKE) return ds_qat_forward(m, err);
 
   ds_embedding_forward(a->encoded, ids, m->p.tok_emb, m->p.pos_emb, &m->pack, C);
+  if (s->arch == DS_ARCH_STATIC) {
+    /* Model2Vec-like: the mean of the token rows, then the same head as the encoder's. */
+    ds_pool_forward(a->pooled, a->encoded, &m->pack, 0, C);
+    return head_forward(m);
+  }
   const float *x = a->encoded;
   for (int l = 0; l < s->n_layers; l++) {
     const ds_layer_params *P = &m->p.layer[l];
@@ -154,10 +172,7 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
   }
   ds_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, x, m->p.lnf_w, m->p.lnf_b, N, C);
   ds_pool_forward(a->pooled, a->lnf, &m->pack, s->pooling == DS_POOL_CLS, C);
-  if (s->out_dim > 0) linear(a->emb, a->pooled, m->p.proj_w, m->p.proj_b, B, C, s->out_dim);
-  if (s->n_classes > 0) linear(a->logits, a->emb, m->p.cls_w, m->p.cls_b, B, E, s->n_classes);
-  if (m->qat && m->qat->mode == DS_QAT_OBSERVE && m->qat->update) ds_qat_observe(m);
-  return 0;
+  return head_forward(m);
 }
 
 void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logits) {
@@ -176,7 +191,13 @@ void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logit
   if (s->n_classes > 0 && d_logits)
     linear_bw(da->emb, m->g.cls_w, m->g.cls_b, d_logits, a->emb, m->p.cls_w, B, E, s->n_classes);
   if (s->out_dim > 0) linear_bw(da->pooled, m->g.proj_w, m->g.proj_b, da->emb, a->pooled, m->p.proj_w, B, C, E);
+  if (s->arch == DS_ARCH_STATIC) {
+    ds_pool_backward(da->encoded, da->pooled, &m->pack, 0, C);
+    ds_embedding_backward(m->g.tok_emb, NULL, da->encoded, m->ids, &m->pack, C);
+    return;
+  }
   ds_pool_backward(da->lnf, da->pooled, &m->pack, s->pooling == DS_POOL_CLS, C);
+  if (m->d_final_tokens) ds_accumulate(da->lnf, m->d_final_tokens, (long)N * C);
   const float *x_last = s->n_layers > 0 ? a->layer[s->n_layers - 1].resid_out : a->encoded;
   float *dx_last = s->n_layers > 0 ? da->layer[s->n_layers - 1].resid_out : da->encoded;
   ds_layernorm_backward(dx_last, m->g.lnf_w, m->g.lnf_b, da->lnf, x_last, m->p.lnf_w, a->lnf_mean, a->lnf_rstd,

@@ -39,6 +39,9 @@ typedef struct {
   const uint8_t *mask;       /* (B,T) */
   int B, T;
   int naive;                 /* run the reference kernels instead of the fast ones (tests) */
+  /* Set by a caller before backward (train/hidden_distill.h): a gradient wrt the final token states, the final
+   * LayerNorm's output (rows of pack, C), added to what pooling passes back. NULL: none. Not owned. */
+  const float *d_final_tokens;
 } ds_student;
 
 /* Allocates parameters, gradients and masks for `shape` (zeroed; masks all ones). */

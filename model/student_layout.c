@@ -8,17 +8,23 @@
 int ds_student_shape_from_config(ds_student_shape *s, const ds_student_cfg *cfg, int vocab,
                                  int teacher_emb_dim, int n_classes, ds_err *err) {
   memset(s, 0, sizeof *s);
-  if (cfg->layers < 1 || cfg->layers > DS_MAX_LAYERS)
+  s->arch = strcmp(cfg->arch, "static") == 0 ? DS_ARCH_STATIC : DS_ARCH_TRANSFORMER;
+  const int encoder = s->arch != DS_ARCH_STATIC;
+  /* A static student has no layers: layers, heads and ffn_dim are ignored, and its only pooling is the mean. */
+  if (encoder && (cfg->layers < 1 || cfg->layers > DS_MAX_LAYERS))
     return ds_fail(err, "student: layers = %d is outside [1, %d]", cfg->layers, DS_MAX_LAYERS);
-  if (cfg->heads < 1 || cfg->dim % cfg->heads != 0)
+  if (encoder && (cfg->heads < 1 || cfg->dim % cfg->heads != 0))
     return ds_fail(err, "student: heads = %d does not divide dim = %d", cfg->heads, cfg->dim);
+  if (!encoder && cfg->pooling == DS_POOL_CLS)
+    return ds_fail(err, "student: pooling = cls needs arch = transformer; a static student (arch = static) has no "
+                        "context in its first token and pools by the mean only");
   if (vocab < 1) return ds_fail(err, "student: vocabulary size %d must be positive", vocab);
   s->vocab = vocab;
   s->max_len = cfg->max_len;
   s->dim = cfg->dim;
-  s->n_layers = cfg->layers;
-  s->head_dim = cfg->dim / cfg->heads;
-  for (int l = 0; l < cfg->layers; l++) {
+  s->n_layers = encoder ? cfg->layers : 0;
+  s->head_dim = encoder ? cfg->dim / cfg->heads : 0;
+  for (int l = 0; l < s->n_layers; l++) {
     s->heads[l] = cfg->heads;
     s->ffn[l] = cfg->ffn_dim;
   }
@@ -50,8 +56,9 @@ void ds_param_table_build(ds_param_table *t, const ds_student_shape *s) {
   memset(t, 0, sizeof *t);
   const int C = s->dim, E = ds_student_emb_dim(s);
   char name[64];
+  const int encoder = s->arch != DS_ARCH_STATIC;
   table_add(t, "tok_emb.weight", s->vocab, C);
-  table_add(t, "pos_emb.weight", s->max_len, C);
+  if (encoder) table_add(t, "pos_emb.weight", s->max_len, C);
   for (int l = 0; l < s->n_layers; l++) {
     const int HD = s->heads[l] * s->head_dim, F = s->ffn[l];
 #define LAYER_TENSOR(suffix, rows, cols)                        \
@@ -71,8 +78,10 @@ void ds_param_table_build(ds_param_table *t, const ds_student_shape *s) {
     LAYER_TENSOR("ffn.fc2.bias", C, 0);
 #undef LAYER_TENSOR
   }
-  table_add(t, "ln_f.weight", C, 0);
-  table_add(t, "ln_f.bias", C, 0);
+  if (encoder) {
+    table_add(t, "ln_f.weight", C, 0);
+    table_add(t, "ln_f.bias", C, 0);
+  }
   if (s->out_dim > 0) {
     table_add(t, "proj.weight", s->out_dim, C);
     table_add(t, "proj.bias", s->out_dim, 0);
@@ -83,10 +92,15 @@ void ds_param_table_build(ds_param_table *t, const ds_student_shape *s) {
   }
 }
 
-const ds_tensor_info *ds_param_table_find(const ds_param_table *t, const char *name) {
+int ds_param_table_index(const ds_param_table *t, const char *name) {
   for (int i = 0; i < t->n_tensors; i++)
-    if (strcmp(t->tensors[i].name, name) == 0) return &t->tensors[i];
-  return NULL;
+    if (strcmp(t->tensors[i].name, name) == 0) return i;
+  return -1;
+}
+
+const ds_tensor_info *ds_param_table_find(const ds_param_table *t, const char *name) {
+  const int i = ds_param_table_index(t, name);
+  return i >= 0 ? &t->tensors[i] : NULL;
 }
 
 void ds_params_view(const ds_param_table *t, const ds_student_shape *s, float *base, ds_params *p) {
@@ -94,8 +108,9 @@ void ds_params_view(const ds_param_table *t, const ds_student_shape *s, float *b
   /* The table is built in a fixed order; walk it in that same order. */
   int i = 0;
 #define NEXT() (base + t->tensors[i++].offset)
+  const int encoder = s->arch != DS_ARCH_STATIC;
   p->tok_emb = NEXT();
-  p->pos_emb = NEXT();
+  if (encoder) p->pos_emb = NEXT();
   for (int l = 0; l < s->n_layers; l++) {
     ds_layer_params *L = &p->layer[l];
     L->ln1_w = NEXT();
@@ -111,8 +126,10 @@ void ds_params_view(const ds_param_table *t, const ds_student_shape *s, float *b
     L->fc2_w = NEXT();
     L->fc2_b = NEXT();
   }
-  p->lnf_w = NEXT();
-  p->lnf_b = NEXT();
+  if (encoder) {
+    p->lnf_w = NEXT();
+    p->lnf_b = NEXT();
+  }
   if (s->out_dim > 0) {
     p->proj_w = NEXT();
     p->proj_b = NEXT();

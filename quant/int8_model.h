@@ -40,7 +40,10 @@
  *   emb      = FC(pooled, proj)   (absent when the student has no projection: emb is pooled)
  *   logits   = FC(emb, classifier) (absent without classes)
  * Pruned heads and FFN neurons are cut out (heads/ffn widths are the live counts): a removed unit
- * contributes exactly zero in the fake-quant forward, so cutting it changes no accumulator. */
+ * contributes exactly zero in the fake-quant forward, so cutting it changes no accumulator.
+ * A static student (arch = static: no positions, layers or ln_f) is the shortest graph:
+ *   tok      = EMBED(tok_emb, ids)            pooled = POOL_MEAN(tok)  (keeps tok's scale and zero point)
+ *   emb      = FC(pooled, proj)   (absent without projection)          logits = FC(emb, classifier) */
 #ifndef DS_QUANT_INT8_MODEL_H
 #define DS_QUANT_INT8_MODEL_H
 

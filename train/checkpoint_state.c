@@ -32,7 +32,8 @@ static int write_tensors(ds_ckpt_writer *w, const char *group, const ds_param_ta
 
 static int write_shape(ds_ckpt_writer *w, const ds_student_shape *s, ds_err *err) {
   const int64_t L = s->n_layers;
-  if (ds_ckpt_write_attr_i64(w, "vocab", s->vocab, err) || ds_ckpt_write_attr_i64(w, "max_len", s->max_len, err) ||
+  if (ds_ckpt_write_attr_str(w, "arch", s->arch == DS_ARCH_STATIC ? "static" : "transformer", err) ||
+      ds_ckpt_write_attr_i64(w, "vocab", s->vocab, err) || ds_ckpt_write_attr_i64(w, "max_len", s->max_len, err) ||
       ds_ckpt_write_attr_i64(w, "dim", s->dim, err) || ds_ckpt_write_attr_i64(w, "n_layers", s->n_layers, err) ||
       ds_ckpt_write_attr_i64(w, "head_dim", s->head_dim, err) ||
       ds_ckpt_write_attr_i64(w, "out_dim", s->out_dim, err) ||
@@ -65,6 +66,29 @@ static void masks_split(const ds_student *m, float *heads, float *ffn, int to_fl
   }
 }
 
+/* The training-only projection of [loss] hidden_weight (train/hidden_distill.h). */
+static int write_hidden_head(ds_ckpt_writer *w, const ds_hidden_head *h, ds_err *err) {
+  if (h->n == 0) return 0;
+  const int64_t n = (int64_t)h->n;
+  return ds_ckpt_write_f32(w, "/hidden_head/params", 1, &n, h->params, err) ||
+                 ds_ckpt_write_f32(w, "/hidden_head/adam_m", 1, &n, h->adam_m, err) ||
+                 ds_ckpt_write_f32(w, "/hidden_head/adam_v", 1, &n, h->adam_v, err)
+             ? -1
+             : 0;
+}
+
+static int read_hidden_head(ds_ckpt_reader *r, ds_hidden_head *h, ds_err *err) {
+  if (h->n == 0) return 0;
+  if (!ds_ckpt_has(r, "/hidden_head/params"))
+    return ds_fail(err, "%s: has no /hidden_head (the run that wrote it had [loss] hidden_weight = 0)", ds_ckpt_path(r));
+  const int64_t n = (int64_t)h->n;
+  return ds_ckpt_read_f32(r, "/hidden_head/params", 1, &n, h->params, err) ||
+                 ds_ckpt_read_f32(r, "/hidden_head/adam_m", 1, &n, h->adam_m, err) ||
+                 ds_ckpt_read_f32(r, "/hidden_head/adam_v", 1, &n, h->adam_v, err)
+             ? -1
+             : 0;
+}
+
 int ds_trainer_save(const ds_trainer *tr, const char *path, ds_err *err) {
   const ds_student *m = &tr->model;
   ds_ckpt_writer *w = NULL;
@@ -93,7 +117,7 @@ int ds_trainer_save(const ds_trainer *tr, const char *path, ds_err *err) {
       write_tensors(w, "adam_v", &m->table, tr->adam_v, err) ||
       ds_ckpt_write_f32(w, "/masks/heads", 1, &nh, hm, err) || ds_ckpt_write_f32(w, "/masks/ffn", 1, &nf, fm, err) ||
       ds_ckpt_write_i64(w, "/data/loader_state", 1, (const int64_t[]){2}, loader_state, err) ||
-      ds_prune_ckpt_write(tr, w, err) || ds_qat_ckpt_write(m, w, err))
+      ds_prune_ckpt_write(tr, w, err) || ds_qat_ckpt_write(m, w, err) || write_hidden_head(w, &tr->hidden, err))
     goto done;
   if (tr->vocab && ds_ckpt_write_strings(w, "/vocab", (const char *const *)tr->vocab, tr->n_vocab, err)) goto done;
   rc = ds_ckpt_writer_commit(w, err);
@@ -123,7 +147,24 @@ static int read_shape(ds_ckpt_reader *r, ds_student_shape *s, ds_err *err) {
     return -1;
   s->pooling = strcmp(pooling, "cls") == 0 ? DS_POOL_CLS : DS_POOL_MEAN;
   free(pooling);
-  if (s->n_layers < 1 || s->n_layers > DS_MAX_LAYERS)
+  /* Checkpoints from before arch = static have no arch attribute: they hold transformers. */
+  s->arch = DS_ARCH_TRANSFORMER;
+  if (ds_ckpt_has_attr(r, "arch")) {
+    char *arch = NULL;
+    if (ds_ckpt_read_attr_str(r, "arch", &arch, err)) return -1;
+    const int known = strcmp(arch, "static") == 0 || strcmp(arch, "transformer") == 0;
+    if (strcmp(arch, "static") == 0) s->arch = DS_ARCH_STATIC;
+    if (!known) {
+      ds_fail(err, "%s: unknown student arch '%s' (this distill knows transformer and static)", ds_ckpt_path(r), arch);
+      free(arch);
+      return -1;
+    }
+    free(arch);
+  }
+  if (s->arch == DS_ARCH_STATIC && (s->n_layers != 0 || s->pooling != DS_POOL_MEAN))
+    return ds_fail(err, "%s: a static student has no layers and mean pooling, not n_layers = %d and %s pooling",
+                   ds_ckpt_path(r), s->n_layers, s->pooling == DS_POOL_CLS ? "cls" : "mean");
+  if (s->arch != DS_ARCH_STATIC && (s->n_layers < 1 || s->n_layers > DS_MAX_LAYERS))
     return ds_fail(err, "%s: n_layers = %d is outside [1, %d]", ds_ckpt_path(r), s->n_layers, DS_MAX_LAYERS);
   const int64_t L = s->n_layers;
   if (ds_ckpt_read_i32(r, "/shape/heads", 1, &L, s->heads, err) || ds_ckpt_read_i32(r, "/shape/ffn", 1, &L, s->ffn, err))
@@ -176,7 +217,7 @@ int ds_trainer_resume(ds_trainer *tr, const char *path, ds_err *err) {
       ds_ckpt_read_attr_f64(r, "best_val_loss", &tr->best_val_loss, err) ||
       ds_ckpt_read_attr_f64(r, "wall_seconds", &tr->wall_seconds, err) ||
       ds_ckpt_read_i64(r, "/data/loader_state", 1, (const int64_t[]){2}, ls, err) || ds_prune_ckpt_read(tr, r, err) ||
-      ds_qat_ckpt_read(r, &tr->model, &tr->cfg.quant, err))
+      ds_qat_ckpt_read(r, &tr->model, &tr->cfg.quant, err) || read_hidden_head(r, &tr->hidden, err))
     goto done;
   tr->step = (long)step;
   tr->best_step = (long)best_step;

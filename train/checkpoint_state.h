@@ -1,7 +1,8 @@
 /* What a training checkpoint holds, on top of the generic file layer in checkpoints/:
  *   root attributes  format "distill-checkpoint", format_version, config (resolved text), step,
  *                    best_val_loss, best_step, wall_seconds, seed, form ("masked" | "compact"),
- *                    shape: vocab, max_len, dim, n_layers, head_dim, out_dim, n_classes, pooling
+ *                    shape: arch ("transformer" | "static"; absent in older files: transformer), vocab,
+ *                    max_len, dim, n_layers, head_dim, out_dim, n_classes, pooling
  *   /shape/heads, /shape/ffn      (n_layers) int32: per-layer head and FFN counts
  *   /params/<name>, /adam_m/<name>, /adam_v/<name>   one float32 dataset per tensor of the size table
  *   /masks/heads, /masks/ffn      float32 pruning masks (1 keep, 0 removed)

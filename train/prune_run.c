@@ -12,6 +12,11 @@
 int ds_prune_open(ds_trainer *tr, ds_err *err) {
   const ds_config *c = &tr->cfg;
   const char *src = c->source[0] ? c->source : "config";
+  /* A static student has no heads or FFN neurons to remove: only its vocabulary can be pruned. */
+  if (tr->model.shape.arch == DS_ARCH_STATIC && (c->prune.heads > 0 || c->prune.ffn > 0))
+    return ds_fail(err, "%s: [prune] %s = %g: a static student (arch = static) has no attention heads or FFN "
+                        "neurons; set heads = 0 and ffn = 0 (vocab = true prunes its token table)", src,
+                   c->prune.heads > 0 ? "heads" : "ffn", c->prune.heads > 0 ? c->prune.heads : c->prune.ffn);
   if (c->prune.end_step > c->train.steps)
     return ds_fail(err, "%s: [prune] end_step = %ld is after the last step (%ld): the schedule would not reach "
                         "its final sparsity", src, c->prune.end_step, c->train.steps);
@@ -76,9 +81,12 @@ int ds_prune_after_step(ds_trainer *tr, char *log, size_t n, ds_err *err) {
     if (c->vocab && !m->vocab_map && vocab_prune(tr, log, n, err)) return -1;
     at = strlen(log);
     if (ds_prune_event(&tr->prune, m, c, tr->step, err) < 0) return -1;
-    snprintf(log + at, n - at, "pruning at step %ld: %.3f of heads, %.3f of FFN neurons removed: %s\n", tr->step,
-             ds_prune_sparsity_at(c, c->heads, tr->step), ds_prune_sparsity_at(c, c->ffn, tr->step),
-             ds_compact_describe(m, 1, desc, sizeof desc));
+    if (m->shape.arch == DS_ARCH_STATIC) /* only the vocabulary */
+      snprintf(log + at, n - at, "pruning at step %ld: %s\n", tr->step, ds_compact_describe(m, 1, desc, sizeof desc));
+    else
+      snprintf(log + at, n - at, "pruning at step %ld: %.3f of heads, %.3f of FFN neurons removed: %s\n", tr->step,
+               ds_prune_sparsity_at(c, c->heads, tr->step), ds_prune_sparsity_at(c, c->ffn, tr->step),
+               ds_compact_describe(m, 1, desc, sizeof desc));
     at = strlen(log);
   }
   zero_masked_everywhere(tr);

@@ -40,6 +40,11 @@ int ds_summary_write(const ds_trainer *tr, const char *path, ds_err *err) {
   json_metric(f, "val_mse", v->n > 0 ? v->mse : NAN);
   json_metric(f, "val_label_acc", v->n > 0 ? v->label_acc : NAN);
   json_metric(f, "val_knn10", v->n > 0 ? v->knn10 : NAN);
+  /* Step 0, before any update: where the initialization put the student. */
+  const ds_eval_metrics *i0 = &tr->init_val;
+  json_metric(f, "init_val_cos", i0->n > 0 ? i0->cos : NAN);
+  json_metric(f, "init_val_knn10", i0->n > 0 ? i0->knn10 : NAN);
+  json_metric(f, "init_val_loss", i0->n > 0 ? i0->loss : NAN);
   /* [quant]: the same metrics of the integer-only int8 model (train/qat_train.h). */
   const ds_eval_metrics *q = &tr->int8_val;
   json_metric(f, "int8_val_loss", q->n > 0 ? q->loss : NAN);

@@ -10,6 +10,9 @@
 #include <time.h>
 
 #include "train/checkpoint_state.h"
+#include "train/hidden_distill.h"
+#include "train/init_run.h"
+#include "train/token_rows.h"
 #include "train/optimizer.h"
 #include "train/prune_run.h"
 #include "train/qat_train.h"
@@ -63,7 +66,7 @@ int ds_trainer_open(ds_trainer *tr, const ds_config *cfg, ds_err *err) {
   if (check_against_teacher(c, info, &shape, err)) goto fail;
   if (ds_loader_init(&tr->loader, tr->teacher, c->train.val_fraction, c->train.seed, err)) goto fail;
   if (ds_student_init(&tr->model, &shape, err)) goto fail;
-  ds_student_init_params(&tr->model, c->train.seed);
+  if (ds_init_run(tr, err)) goto fail;
   const size_t n = tr->model.table.n_params, B = (size_t)c->train.batch_size;
   tr->adam_m = calloc(n, sizeof(float));
   tr->adam_v = calloc(n, sizeof(float));
@@ -75,6 +78,7 @@ int ds_trainer_open(ds_trainer *tr, const ds_config *cfg, ds_err *err) {
   }
   if (ds_batch_alloc(&tr->batch, info, c->train.batch_size, shape.max_len, err)) goto fail;
   if (info->n_vocab > 0 && ds_teacher_load_vocab(tr->teacher, &tr->vocab, &tr->n_vocab, err)) goto fail;
+  if (ds_token_rows_open(&tr->token_rows, tr, err) || ds_hidden_open(&tr->hidden, tr, err)) goto fail;
   if (c->prune.enabled && ds_prune_open(tr, err)) goto fail;
   if (c->quant.enabled && ds_student_qat_attach(&tr->model, &c->quant, err)) goto fail;
   return 0;
@@ -88,6 +92,8 @@ void ds_trainer_close(ds_trainer *tr) {
   ds_teacher_close(tr->teacher);
   ds_student_free(&tr->model);
   ds_batch_free(&tr->batch);
+  ds_token_rows_free(&tr->token_rows);
+  ds_hidden_free(&tr->hidden);
   free(tr->adam_m);
   free(tr->adam_v);
   free(tr->d_logits);
@@ -112,12 +118,14 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   const int B = c->train.batch_size, K = s->n_classes, E = ds_student_emb_dim(s);
   const ds_teacher_info *info = ds_teacher_get_info(tr->teacher);
   if (ds_loader_next_train(tr->loader, B, s->max_len, &tr->batch, err)) return NAN;
+  if (tr->hidden.n > 0 && ds_teacher_read_hidden_for_batch(tr->teacher, &tr->batch, err)) return NAN;
   if (m->qat) ds_qat_step_begin(m->qat, tr->step); /* QAT schedule: observe, fake-quant, freeze */
   if (ds_student_forward(m, tr->batch.ids, tr->batch.mask, B, tr->batch.len, err)) return NAN;
   const int emb_ok = info->emb_dim == E;
-  const double loss =
+  double loss =
       ds_loss_compute(&c->loss, B, K, E, m->a.logits, tr->batch.logits, tr->batch.labels, m->a.emb,
                       emb_ok ? tr->batch.emb : NULL, tr->d_logits, tr->d_emb, terms);
+  loss += ds_hidden_batch_loss(&tr->hidden, m, &tr->batch, &c->loss);
   if (!isfinite(loss)) {
     ds_fail(err, "the loss became %g at step %ld; lower the learning rate (lr = %g)", loss, tr->step + 1,
             c->train.lr);
@@ -125,6 +133,9 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   }
   ds_student_zero_grad(m);
   ds_student_backward(m, tr->d_emb, K > 0 ? tr->d_logits : NULL);
+  m->d_final_tokens = NULL;
+  double token_loss;
+  if (ds_token_rows_step(&tr->token_rows, tr, &token_loss, err)) return NAN;
   ds_prune_after_backward(tr);
   float clip_scale; /* applied inside the AdamW pass rather than in a pass of its own */
   *grad_norm = ds_grad_clip_scale(m->grads, m->table.n_params, c->train.grad_clip, &clip_scale);
@@ -134,6 +145,7 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   hp.weight_decay = c->train.weight_decay;
   ds_adamw_step_scaled(m->params, m->grads, tr->adam_m, tr->adam_v, m->table.n_params, &hp, tr->step + 1,
                        clip_scale);
+  ds_hidden_step(&tr->hidden, &c->train, *lr, tr->step + 1);
   tr->step++;
   ds_qat_train_step_end(tr, *lr);
   return loss;
@@ -169,6 +181,14 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
   double loss_sum = 0.0, sps = 0.0;
   ds_loss_terms terms_sum = {0};
   int rc = -1;
+  /* Where the student starts: with a teacher-derived init this is already the static model's quality. */
+  if (tr->step == 0 && ds_loader_n_val(tr->loader) > 0) {
+    if (ds_evaluate(&tr->model, &c->loss, tr->teacher, tr->loader, B, &tr->init_val, err)) goto done;
+    if (progress) {
+      ds_train_progress p = {.step = 0, .steps = steps, .is_eval = 1, .val = tr->init_val};
+      progress(ctx, &p);
+    }
+  }
   while (tr->step < steps) {
     ds_loss_terms terms;
     double gnorm = 0.0, lr = 0.0;

@@ -32,6 +32,27 @@ typedef struct {
 } ds_train_progress;
 typedef void (*ds_progress_fn)(void *ctx, const ds_train_progress *p);
 
+/* [train] token_rows state (train/token_rows.h). */
+typedef struct {
+  int n, cls, sep;
+  int *eligible, n_eligible; /* ids rows are drawn from */
+  int32_t *ids;  /* (n, 3) */
+  uint8_t *mask; /* (n, 3) */
+  float *target, *d_emb; /* (n, D) */
+  float *table;  /* (vocab, D) the teacher's token_embeddings */
+} ds_token_rows;
+
+/* [loss] hidden_weight state (train/hidden_distill.h): the training-only projection to the teacher's
+ * token states and its optimizer state; n 0 = not in use. */
+typedef struct {
+  int H, C;
+  size_t n;                    /* H*C + H: weight (H, C) then bias (H) */
+  float *params, *grads, *adam_m, *adam_v;
+  float *s, *t, *pred, *d_pred, *d_s; /* per-step scratch for up to cap rows */
+  float *d_tokens;             /* (rows of the model's pack, C) gradient wrt the final token states */
+  long cap;
+} ds_hidden_head;
+
 typedef struct {
   ds_config cfg;
   char out_dir[DS_PATH_MAX];
@@ -50,6 +71,10 @@ typedef struct {
   float *d_logits, *d_emb;      /* (B, K), (B, E) loss gradients */
   ds_prune_state prune;         /* [prune] scores and form (train/prune_run.h) */
   ds_eval_metrics int8_val;     /* [quant]: the integer-only model on the validation rows at the end (n 0: none) */
+  ds_token_rows token_rows;
+  ds_hidden_head hidden;        /* [loss] hidden_weight: token-level distillation */     /* [train] token_rows: extra single-token rows each step */
+  char init_note[1536];         /* how the parameters were initialised, one log line (train/init_run.h) */
+  ds_eval_metrics init_val;     /* the validation metrics at step 0, before any update (n 0: not measured) */
 } ds_trainer;
 
 /* Validates the config against the teacher (opened and fully checked here) and builds the student.

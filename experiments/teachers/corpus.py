@@ -89,3 +89,11 @@ def load(n_sections=16):
     stats = {"packages": len(recs), "unique_texts": len(texts), "with_long": n_long,
              "sections": len(counts)}
     return texts, labels, names, stats
+
+
+def description(n_kept, stats=None):
+    """The teacher file's `corpus` attribute."""
+    return ("Debian bookworm package descriptions: apt-cache dumpavail with the long "
+            "descriptions of Translation-en, de-duplicated, short + long description, "
+            "whitespace-normalised; label = Section without contrib/non-free prefix, the "
+            "%d most common kept, the rest folded into 'other'" % n_kept)

@@ -4,7 +4,8 @@ Each DIR holds reference.json (rows of ids and mask with the native runtime's em
 *.onnx exports of the same model. Every model must pass onnx.checker with full_check; onnxruntime's
 CPU provider runs every row, and its embeddings must have cosine >= 0.999 to the native ones on every
 row and its top-1 class agree on >= 99% of rows. QDQ models must hold int8 weights behind
-DequantizeLinear with per-channel scales on the output axis and int32 biases."""
+DequantizeLinear with per-channel scales on the output axis and int32 biases. --static: the model is a
+static student (token table, mean, projection): a Gather and the pooling MatMul, no LayerNorm or GELU."""
 import argparse
 import glob
 import json
@@ -19,12 +20,14 @@ import onnxruntime as ort
 MIN_COS, MIN_TOP1 = 0.999, 0.99
 
 
-def check_structure(model, path):
+def check_structure(model, path, static=False):
     onnx.checker.check_model(model, full_check=True)
     g = model.graph
     ops = {n.op_type for n in g.node}
-    for op in ("LayerNormalization", "Softmax", "Gelu"):
+    for op in ("Gather", "Softmax", "MatMul") if static else ("LayerNormalization", "Softmax", "Gelu"):
         assert op in ops, f"{path}: no {op} node"
+    if static:
+        assert not ops & {"LayerNormalization", "Gelu"}, f"{path}: a static student with {ops}"
     dims = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in g.input}
     assert all(d[0] == 1 and len(d) == 2 for d in dims.values()), f"{path}: inputs not static [1, L]: {dims}"
     if "QuantizeLinear" not in ops:
@@ -86,6 +89,7 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--min-cos", type=float, default=MIN_COS)
     ap.add_argument("--min-top1", type=float, default=MIN_TOP1)
+    ap.add_argument("--static", action="store_true", help="static students (no LayerNorm, attention or GELU)")
     ap.add_argument("dirs", nargs="+", help="directories (every model in them) or model files")
     return ap.parse_args()
 
@@ -97,7 +101,7 @@ def main():
         ref = json.load(open(os.path.join(os.path.dirname(path), "reference.json")))
         rows, L = ref["rows"], ref["max_len"]
         model = onnx.load(path)
-        ops = check_structure(model, path)
+        ops = check_structure(model, path, args.static)
         if "QuantizeLinear" not in ops:  # the float graph (for QNN + encodings): structure only
             print(f"ok    {os.path.basename(path)}: float graph passes the checker")
             continue

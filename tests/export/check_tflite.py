@@ -3,7 +3,8 @@
 Each DIR holds reference.json and *.tflite. The file must read through the TFLite schema (identifier
 TFL3, version 3) with int8 weights quantized per output channel (axis 0), int32 biases, int8 outputs,
 and every SOFTMAX feeding the int8 probability grid (1/256, -128); the LiteRT interpreter runs every
-row, and its embeddings must have cosine >= 0.999 to the native ones and its top-1 agree on >= 99%."""
+row, and its embeddings must have cosine >= 0.999 to the native ones and its top-1 agree on >= 99%.
+--static: a static student's graph (GATHER, the pooling BATCH_MATMUL, FULLY_CONNECTED; no GELU)."""
 import glob
 import json
 import os
@@ -16,7 +17,7 @@ import tflite_reader
 from check_onnx import compare, models, parse_args
 
 
-def check_structure(path):
+def check_structure(path, static=False):
     m = tflite_reader.read(path)
     assert m["version"] == 3, path
     t = m["tensors"]
@@ -28,9 +29,9 @@ def check_structure(path):
     for o in m["outputs"]:
         assert t[o]["type"] == "INT8", t[o]
     ops = [o["op"] for o in m["ops"]]
-    for need in ("BATCH_MATMUL", "SOFTMAX", "GELU", "FULLY_CONNECTED", "GATHER"):
+    for need in ("BATCH_MATMUL", "SOFTMAX", "FULLY_CONNECTED", "GATHER") + (() if static else ("GELU",)):
         assert need in ops, f"{path}: no {need}"
-    assert "LAYER_NORM" not in ops
+    assert "LAYER_NORM" not in ops and not (static and "GELU" in ops)
     return m
 
 
@@ -59,7 +60,7 @@ def main():
     for path in models(args.dirs, ".tflite"):
         ref = json.load(open(os.path.join(os.path.dirname(path), "reference.json")))
         rows, L = ref["rows"], ref["max_len"]
-        m = check_structure(path)
+        m = check_structure(path, args.static)
         emb, logits = run(path, rows, L)
         ok, msg, _ = compare(path, rows, emb, logits, args.min_cos, args.min_top1)
         print(("ok    " if ok else "FAIL  ") + msg + f" ({len(rows)} rows, {len(m['ops'])} operators)")

@@ -1,6 +1,6 @@
 /* The integer runtime against the fake-quant forward pass: for small students (mean and CLS pooling,
  * with and without projection and classes, pruned heads and neurons, observers and learned step
- * sizes), every tensor the int8 model stores must hold exactly the codes the training simulation
+ * sizes, and static students: token table, mean, projection), every tensor the int8 model stores must hold exactly the codes the training simulation
  * computed, element for element, for every row of a padded batch; and the dequantized outputs must
  * equal the simulation's embeddings and logits. The bar of the issue is at most 0.1% of elements off
  * by one; by construction (same kernels, same requantization, exact accumulators) we require zero. */
@@ -15,7 +15,8 @@
 
 typedef struct {
   int layers, heads, dim, ffn, out_dim, classes, cls, learn, prune;
-  int T; /* tokens per row (max_len is T + 1) */
+  int T;          /* tokens per row (max_len is T + 1) */
+  int is_static;  /* arch = static (layers, heads, ffn 0) */
 } variant;
 
 enum { V = 61, B = 5 };
@@ -53,12 +54,13 @@ static int live_cols(const ds_student *m, int l, int k, int *cols) {
 static void run_variant(const variant *v) {
   ds_err err = {{0}};
   ds_student_shape s = {0};
+  s.arch = v->is_static ? DS_ARCH_STATIC : DS_ARCH_TRANSFORMER;
   s.vocab = V;
   const int T = v->T;
   s.max_len = T + 1;
   s.dim = v->dim;
   s.n_layers = v->layers;
-  s.head_dim = v->dim / v->heads;
+  s.head_dim = v->heads > 0 ? v->dim / v->heads : 0;
   for (int l = 0; l < v->layers; l++) s.heads[l] = v->heads, s.ffn[l] = v->ffn;
   s.out_dim = v->out_dim;
   s.n_classes = v->classes;
@@ -149,10 +151,16 @@ static void run_variant(const variant *v) {
         }
     }
   }
-  printf("variant layers=%d heads=%d dim=%d ffn=%d out=%d classes=%d cls=%d lsq=%d prune=%d T=%d: %ld sites, %ld "
-         "codes, %ld off by one, %ld worse, max |output diff| %.3g\n",
+  printf("variant %s layers=%d heads=%d dim=%d ffn=%d out=%d classes=%d cls=%d lsq=%d prune=%d T=%d: %ld sites, "
+         "%ld codes, %ld off by one, %ld worse, max |output diff| %.3g\n", v->is_static ? "static" : "transformer",
          v->layers, v->heads, v->dim, v->ffn, v->out_dim, v->classes, v->cls, v->learn, v->prune, T, sites, total,
          off1, worse, out_err);
+  /* A static student's int8 graph is EMBED -> POOL_MEAN -> FC (proj) -> FC (classifier). */
+  if (v->is_static) {
+    CHECK(sites == 2 + (v->out_dim > 0) + (v->classes > 0));
+    CHECK(im.n_ops == sites && im.ops[0].kind == DS_I8_OP_EMBED && im.ops[1].kind == DS_I8_OP_POOL_MEAN);
+    for (int k = 2; k < im.n_ops; k++) CHECK(im.ops[k].kind == DS_I8_OP_FC);
+  }
   CHECK(total > 0);
   CHECK(off1 == 0);
   CHECK(worse == 0);
@@ -169,8 +177,10 @@ int main(void) {
   /* The last variant has the default experiment's widths (dim 128, 4 heads of 32, FFN 512), so the
    * runtime's vectorised kernels run their full-width paths. */
   const variant vs[] = {
-      {2, 2, 16, 24, 8, 5, 0, 0, 0, 11},  {2, 4, 32, 40, 0, 3, 1, 0, 1, 11}, {1, 2, 16, 20, 6, 0, 0, 1, 0, 11},
-      {3, 2, 24, 36, 10, 4, 0, 1, 1, 11}, {2, 4, 128, 512, 48, 7, 0, 1, 1, 40},
+      {2, 2, 16, 24, 8, 5, 0, 0, 0, 11, 0},  {2, 4, 32, 40, 0, 3, 1, 0, 1, 11, 0}, {1, 2, 16, 20, 6, 0, 0, 1, 0, 11, 0},
+      {3, 2, 24, 36, 10, 4, 0, 1, 1, 11, 0}, {2, 4, 128, 512, 48, 7, 0, 1, 1, 40, 0},
+      /* static students: with projection and classes, without projection (learned step sizes), wide */
+      {0, 0, 16, 0, 8, 5, 0, 0, 0, 11, 1}, {0, 0, 24, 0, 0, 4, 0, 1, 0, 11, 1}, {0, 0, 128, 0, 48, 7, 0, 1, 0, 40, 1},
   };
   /* Tiny tensors on one thread (thread start-up would cost more than the work, and busy-waiting
    * threads crawl on a shared machine); the wide variant on two, so the simulation's parallel splits
