@@ -1,7 +1,7 @@
 """Baselines for a distill teacher file: what a student has to beat, on distill's own validation split.
 
 Usage: python3 experiments/baselines.py --teacher T.h5 [--val-fraction 0.1] [--dim 256[,64,...]]
-           [--token-weights none,zipf,sif] [--static-pool weighted|mean] [--knn-max-rows 20000] [--json]
+           [--token-weights none,zipf,sif] [--static-pool mean|weighted] [--knn-max-rows 20000] [--json]
 numpy + h5py only. Prints, for each baseline, val_cos and val_knn10 as `distill` computes them.
 Memory: ridge_bow holds the training rows' dense count features (rows x ids seen, float32) and a
 Gram matrix of the smaller side: fine up to some 20,000 rows (about 2 min at 18,000 rows).
@@ -28,10 +28,11 @@ static_teacher     no training data but the token weights (Model2Vec): mu = mean
                    weights w_v: none: 1; zipf: log(1 + v); sif: 1e-3 / (1e-3 + p_v), p_v = the share
                    of id v among all real tokens of the training rows;
                    table E [V, C]: E_v = w_v P (T_v - mu);
-                   z_r = (sum_j m_rj E_{x_rj}) / (sum_j m_rj w_{x_rj});  pred_r = z_r P + mu
+                   --static-pool weighted: z_r = (sum_j m_rj E_{x_rj}) / (sum_j m_rj w_{x_rj});
+                   pred_r = z_r P + mu
                    (so P^T P projects onto the top-C principal subspace; with C = D, pred_r is the
                    w-weighted mean of the token rows T_v). z_r = 0 if the weight sum is 0.
-                   --static-pool mean instead: w'_v = w_v / (sum_v p_v w_v) (mean weight 1 over the
+                   --static-pool mean (the default, Model2Vec's mean of weighted vectors): w'_v = w_v / (sum_v p_v w_v) (mean weight 1 over the
                    training tokens), E_v = w'_v P (T_v - mu), z_r = (sum_j m_rj E_{x_rj}) / n_r
                    (a plain mean over the tokens, as model/init_teacher.h describes the C student);
                    the same numbers as the default for weights none.
@@ -193,8 +194,8 @@ def main():
     ap.add_argument("--val-fraction", type=float, default=0.1)
     ap.add_argument("--dim", default="256", help="static_teacher PCA sizes, comma-separated")
     ap.add_argument("--token-weights", default="none,zipf,sif")
-    ap.add_argument("--static-pool", choices=("weighted", "mean"), default="weighted",
-                    help="z_r: divide by the row's weight sum (default) or by its token count")
+    ap.add_argument("--static-pool", choices=("weighted", "mean"), default="mean",
+                    help="z_r: divide by the token count (default, as the C student) or by the row's weight sum")
     ap.add_argument("--baselines", default="mean,ridge_bow,static_teacher,static_teacher_fit")
     ap.add_argument("--knn-max-rows", "--rows-limit", type=int, default=20000,
                     help="leave kNN@10 out above this many validation rows (as distill does)")

@@ -33,10 +33,11 @@ static int check_against_teacher(const ds_config *c, const ds_teacher_info *info
   if (info->emb_dim > 0 && c->loss.emb_weight > 0 && E != info->emb_dim)
     return ds_fail(err, "%s: [student] out_dim gives embeddings of size %d but the teacher %s has embeddings of "
                         "size %d; set out_dim = teacher or emb_weight = 0", src, E, info->path, info->emb_dim);
-  if (info->n_classes == 0 && info->emb_dim > 0 && c->loss.emb_weight == 0 && c->loss.sim_weight == 0)
+  const int hidden = c->loss.hidden_weight > 0 && info->hidden_dim > 0;
+  if (info->n_classes == 0 && info->emb_dim > 0 && c->loss.emb_weight == 0 && c->loss.sim_weight == 0 && !hidden)
     return ds_fail(err, "%s: the teacher %s has only embeddings but emb_weight and sim_weight are both 0: nothing "
                         "to learn", src, info->path);
-  if (info->emb_dim == 0 && c->loss.kd_weight == 0 && c->loss.ce_weight == 0)
+  if (info->emb_dim == 0 && c->loss.kd_weight == 0 && c->loss.ce_weight == 0 && !hidden)
     return ds_fail(err, "%s: the teacher %s has only logits but kd_weight and ce_weight are both 0: nothing to "
                         "learn", src, info->path);
   if (c->train.val_fraction > 0 && (long)(info->n_rows * c->train.val_fraction) < 1)

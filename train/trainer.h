@@ -71,8 +71,8 @@ typedef struct {
   float *d_logits, *d_emb;      /* (B, K), (B, E) loss gradients */
   ds_prune_state prune;         /* [prune] scores and form (train/prune_run.h) */
   ds_eval_metrics int8_val;     /* [quant]: the integer-only model on the validation rows at the end (n 0: none) */
-  ds_token_rows token_rows;
-  ds_hidden_head hidden;        /* [loss] hidden_weight: token-level distillation */     /* [train] token_rows: extra single-token rows each step */
+  ds_token_rows token_rows;     /* [train] token_rows: extra single-token rows each step */
+  ds_hidden_head hidden;        /* [loss] hidden_weight: token-level distillation */
   char init_note[1536];         /* how the parameters were initialised, one log line (train/init_run.h) */
   ds_eval_metrics init_val;     /* the validation metrics at step 0, before any update (n 0: not measured) */
 } ds_trainer;
