@@ -13,19 +13,9 @@
 set -u
 distill=$1
 bin=$(dirname "$distill")
-PY=${DISTILL_TEST_PYTHON:-/usr/bin/python3}
-if ! "$PY" -c "import h5py, numpy" 2> /dev/null; then
-  echo "SKIP: $PY with numpy and h5py is needed to write the teacher files"
-  exit 77
-fi
-work=$(mktemp -d "${TMPDIR:-/tmp}/distill_hidden.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail=0
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fail=1; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+need_python_h5py "to write the teacher files"
+make_work hidden
 N=40
 # Sanitizer builds run ~10x slower.
 if ldd "$distill" 2> /dev/null | grep -q libasan; then N=16; fi

@@ -6,14 +6,8 @@
 set -u
 distill=$1
 gen="$(dirname "$distill")/make_synthetic_teacher"
-work=$(mktemp -d "${TMPDIR:-/tmp}/distill_prune.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail=0
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fail=1; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+make_work prune
 
 # 600 rows over 3000 ids: about a fifth of the ids never occur, so vocabulary pruning has work to do.
 "$gen" --out "$work/t.h5" --rows 600 --len 12 --vocab 3000 --dim 32 --ffn 64 --emb-dim 16 --classes 4 >/dev/null || exit 1

@@ -11,16 +11,8 @@
 set -u
 distill=$1
 gen="$(dirname "$distill")/make_synthetic_teacher"
-work=$(mktemp -d "${TMPDIR:-/tmp}/distill_qat.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail=0
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fail=1; fi
-}
-# json FILE KEY: the number stored under KEY
-json() { sed -n "s/.*\"$2\": \([-0-9.e+]*\).*/\1/p" "$1" | head -1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+make_work qat
 close() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= t) }'; }
 # fraction X: X is a number in [0, 1] (summary.json leaves non-finite metrics out, so NaN reads as "")
 fraction() { awk -v a="$1" 'BEGIN { exit !(a ~ /^[-0-9.e+]+$/ && a + 0 >= 0 && a + 0 <= 1) }'; }
@@ -83,14 +75,6 @@ check "resume: identical int8 model" cmp -s "$work/a.i8" "$work/b.i8"
 check "resume: identical int8_val_cos" test "$(json "$work/b/summary.json" int8_val_cos)" = "$(json "$s" int8_val_cos)"
 
 # Refusals: exit 1 with a message naming the problem.
-refuse() { # description, expected message part, then the command
-  local what=$1 want=$2
-  shift 2
-  "$@" > /dev/null 2> "$work/err"
-  local rc=$?
-  check "$what: exit 1" test $rc -eq 1
-  check "$what: says '$want'" grep -q "$want" "$work/err"
-}
 head -c 1000 "$work/a.i8" > "$work/trunc.i8"
 refuse "truncated native file" "truncated or corrupt" "$distill" embed --model "$work/trunc.i8" --ids "1 2"
 { printf 'DSTLINT8\x09\x00\x00\x00'; tail -c +13 "$work/a.i8"; } > "$work/v9.i8"

@@ -16,15 +16,8 @@ set -u
 distill=$1
 src=$2
 bin=$(dirname "$distill")
-work=$(mktemp -d "${TMPDIR:-/tmp}/distill_static.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail=0
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fail=1; fi
-}
-json() { sed -n "s/.*\"$2\": \([-0-9.e+]*\).*/\1/p" "$1" | head -1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+make_work static
 same() { test "$1" != "" && test "$1" = "$2"; }
 
 V=3000
@@ -107,14 +100,6 @@ check "resume: identical int8_val_cos" same "$(json "$work/d/summary.json" int8_
   "$(json "$work/c/summary.json" int8_val_cos)"
 
 # Refusals, before any run folder exists.
-refuse() { # description, expected message part, then the command
-  local what=$1 want=$2
-  shift 2
-  "$@" > /dev/null 2> "$work/err"
-  local rc=$?
-  check "$what: exit 1" test $rc -eq 1
-  check "$what: says '$want'" grep -qF "$want" "$work/err"
-}
 refuse "pooling = cls" "pooling = cls" "$distill" --teacher "$work/t.h5" --student "$work/s.cfg" --out "$work/e" \
   --set student.pooling=cls
 refuse "head pruning" "[prune] heads = 0.5" "$distill" --teacher "$work/t.h5" --student "$work/s.cfg" \

@@ -14,25 +14,14 @@
 set -u
 distill=$1
 src=$2
-PY=${DISTILL_TEST_PYTHON:-/usr/bin/python3}
-if ! "$PY" -c "import h5py, numpy" 2> /dev/null; then
-  echo "SKIP: $PY with numpy and h5py is needed to cut the teacher file and run experiments/baselines.py"
-  exit 77
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+need_python_h5py "to cut the teacher file and run experiments/baselines.py"
 teacher=$src/experiments/data/teacher.h5
 if ! "$PY" -c "import h5py, sys; sys.exit('token_embeddings' not in h5py.File(sys.argv[1], 'r'))" "$teacher"; then
   echo "FAILED: $teacher has no token_embeddings"
   exit 1
 fi
-work=$(mktemp -d "${TMPDIR:-/tmp}/distill_teacher_init.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail=0
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fail=1; fi
-}
-json() { sed -n "s/.*\"$2\": \([-0-9.e+]*\).*/\1/p" "$1" | head -1; }
+make_work teacher_init
 has_key() { grep -q "\"$2\": " "$1"; }
 # |a - b| <= tol
 close() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && b != "" && d <= t) }'; }

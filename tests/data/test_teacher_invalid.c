@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include "tests/data/expect_fail.h"
 #include "tests/data/fixture.h"
 
 #include "data/teacher.h"
@@ -33,31 +34,6 @@ static hid_t base(const char *path, int skip, long n) {
   return f;
 }
 
-/* Opens path expecting failure; every non-NULL want[] must occur in the message. */
-static void expect_fail_(const char *path, const char *const *want, int line) {
-  char errpath[1200];
-  snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
-  fflush(stderr);
-  int saved = dup(2), fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  dup2(fd, 2);
-  ds_err err = {{0}};
-  ds_teacher *t = (ds_teacher *)&err; /* must be reset to NULL on failure */
-  int rc = ds_teacher_open(&t, path, &err);
-  fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  close(fd);
-  struct stat st;
-  stat(errpath, &st);
-  CHECK_MSG(rc == -1 && t == NULL, "line %d: open succeeded", line);
-  CHECK_MSG(st.st_size == 0, "line %d: %ld bytes written to stderr", line, (long)st.st_size);
-  CHECK_MSG(strstr(err.msg, path) != NULL, "line %d: no path in \"%s\"", line, err.msg);
-  for (int k = 0; want[k]; k++)
-    CHECK_MSG(strstr(err.msg, want[k]) != NULL, "line %d: \"%s\" not in \"%s\"", line, want[k], err.msg);
-  if (getenv("SHOW_MSG")) printf("%s\n", err.msg);
-  if (rc == 0) ds_teacher_close(t);
-}
-#define EXPECT_FAIL(path, ...) expect_fail_(path, (const char *const[]){__VA_ARGS__, NULL}, __LINE__)
 
 static void test_files(void) {
   char path[1200];

@@ -11,48 +11,16 @@
 #include "../check.h"
 #include "model/ops.h"
 #include "model/student.h"
+#include "fd_check.h"
 
 #define H 1e-2
 #define RTOL 2e-2
 #define ATOL 2e-4
 
-typedef double (*loss_fn)(void *ctx);
-static gsl_rng *rng;
-
-static float *randn(long n, double sd) {
-  float *x = malloc(sizeof(float) * (size_t)n);
-  for (long i = 0; i < n; i++) x[i] = (float)gsl_ran_gaussian(rng, sd);
-  return x;
-}
-
-static double dot(const float *a, const float *b, long n) {
-  double s = 0.0;
-  for (long i = 0; i < n; i++) s += (double)a[i] * b[i];
-  return s;
-}
-
 /* Checks up to `samples` entries of x (all if fewer) against analytic gradient g. */
 static void fd_check(const char *what, float *x, const float *g, long n, int samples, loss_fn f, void *ctx) {
-  double gmax = 0.0;
-  for (long i = 0; i < n; i++) gmax = fmax(gmax, fabs(g[i]));
-  const long step = n > samples ? n / samples : 1;
-  int bad = 0;
-  double worst = 0.0;
-  for (long i = 0; i < n; i += step) {
-    const float orig = x[i];
-    x[i] = orig + (float)H;
-    const double lp = f(ctx);
-    x[i] = orig - (float)H;
-    const double lm = f(ctx);
-    x[i] = orig;
-    const double num = (lp - lm) / (2 * H), err = fabs(num - g[i]);
-    const double tol = RTOL * (fabs(g[i]) + 0.01 * gmax) + ATOL;
-    if (err > tol) {
-      if (bad++ < 3) fprintf(stderr, "%s[%ld]: numeric %.6g analytic %.6g\n", what, i, num, (double)g[i]);
-    }
-    worst = fmax(worst, err / tol);
-  }
-  CHECK_MSG(bad == 0, "%s: %d entries outside tolerance", what, bad);
+  double gmax;
+  const double worst = fd_compare(what, x, g, n, samples, f, ctx, H, RTOL, ATOL, 0, &gmax);
   printf("%-44s worst error / tolerance %.3f\n", what, worst);
 }
 

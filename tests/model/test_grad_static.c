@@ -14,14 +14,13 @@
 #include "../check.h"
 #include "model/qat_model.h"
 #include "model/student.h"
+#include "fd_check.h"
 
 #define H 1e-2
 #define RTOL 2e-2
 #define ATOL 2e-4
 
 enum { V = 11, B = 3, T = 6, C = 8, K = 3 };
-
-static gsl_rng *rng;
 
 /* Row 0: 4 real tokens; row 1: all 6; row 2: 2 real tokens, then padding that reads ids 9 and 10 only. */
 static const int32_t ids[B * T] = {3, 7, 1, 3, 0, 0, 5, 5, 2, 8, 4, 6, 1, 2, 9, 10, 9, 10};
@@ -31,12 +30,6 @@ typedef struct {
   ds_student *m;
   float *r_emb, *r_logits;
 } ctx;
-
-static double dot(const float *a, const float *b, long n) {
-  double s = 0.0;
-  for (long i = 0; i < n; i++) s += (double)a[i] * b[i];
-  return s;
-}
 
 static double loss(ctx *c) {
   ds_err err;
@@ -48,23 +41,11 @@ static double loss(ctx *c) {
   return dot(c->m->a.emb, c->r_emb, (long)B * ds_student_emb_dim(s)) + dot(c->m->a.logits, c->r_logits, (long)B * K);
 }
 
+static double loss_fn_ctx(void *c) { return loss(c); }
+
 static void fd_check(const char *what, float *x, const float *g, long n, ctx *c) {
-  double gmax = 0.0, worst = 0.0;
-  for (long i = 0; i < n; i++) gmax = fmax(gmax, fabs(g[i]));
-  int bad = 0;
-  const long step = n > 60 ? n / 60 : 1;
-  for (long i = 0; i < n; i += step) {
-    const float orig = x[i];
-    x[i] = orig + (float)H;
-    const double lp = loss(c);
-    x[i] = orig - (float)H;
-    const double lm = loss(c);
-    x[i] = orig;
-    const double num = (lp - lm) / (2 * H), e = fabs(num - g[i]), tol = RTOL * (fabs(g[i]) + 0.01 * gmax) + ATOL;
-    if (e > tol && bad++ < 3) fprintf(stderr, "%s[%ld]: numeric %.6g analytic %.6g\n", what, i, num, (double)g[i]);
-    worst = fmax(worst, e / tol);
-  }
-  CHECK_MSG(bad == 0, "%s: %d entries outside tolerance", what, bad);
+  double gmax;
+  const double worst = fd_compare(what, x, g, n, 60, loss_fn_ctx, c, H, RTOL, ATOL, 0, &gmax);
   printf("%-44s worst error / tolerance %.3f\n", what, worst);
 }
 

@@ -16,46 +16,16 @@
 #include "../check.h"
 #include "model/student.h"
 #include "train/hidden_distill.h"
+#include "../model/fd_check.h"
 
 #define FD_H 1e-2
 #define RTOL 2e-2
 #define ATOL 2e-4
 
-typedef double (*loss_fn)(void *ctx);
-static gsl_rng *rng;
-
-static float *randn(long n, double sd) {
-  float *x = malloc(sizeof(float) * (size_t)n);
-  for (long i = 0; i < n; i++) x[i] = (float)gsl_ran_gaussian(rng, sd);
-  return x;
-}
-
-static double dot(const float *a, const float *b, long n) {
-  double s = 0.0;
-  for (long i = 0; i < n; i++) s += (double)a[i] * b[i];
-  return s;
-}
-
 /* Checks up to `samples` entries of x against the analytic gradient g; returns the worst error / tolerance. */
 static double fd_check(const char *what, float *x, const float *g, long n, int samples, loss_fn f, void *ctx) {
-  double gmax = 0.0;
-  for (long i = 0; i < n; i++) gmax = fmax(gmax, fabs(g[i]));
-  const long step = n > samples ? n / samples : 1;
-  int bad = 0;
-  double worst = 0.0;
-  for (long i = 0; i < n; i += step) {
-    const float orig = x[i];
-    x[i] = orig + (float)FD_H;
-    const double lp = f(ctx);
-    x[i] = orig - (float)FD_H;
-    const double lm = f(ctx);
-    x[i] = orig;
-    const double num = (lp - lm) / (2 * FD_H), err = fabs(num - g[i]);
-    const double tol = RTOL * (fabs(g[i]) + 0.01 * gmax) + ATOL;
-    if (!(err <= tol) && bad++ < 3) fprintf(stderr, "%s[%ld]: numeric %.6g analytic %.6g\n", what, i, num, (double)g[i]);
-    worst = fmax(worst, err / tol);
-  }
-  CHECK_MSG(bad == 0, "%s: %d entries outside tolerance", what, bad);
+  double gmax;
+  const double worst = fd_compare(what, x, g, n, samples, f, ctx, FD_H, RTOL, ATOL, 1, &gmax);
   printf("%-58s worst error / tolerance %.3f  (max|g| %.3g)\n", what, worst, gmax);
   return worst;
 }

@@ -18,61 +18,13 @@
 #include "train/checkpoint_state.h"
 #include "train/prune.h"
 #include "train/trainer.h"
-
-enum { N = 400, L = 8, V = 64, K = 4, D = 8 };
-
-static void write_teacher(const char *path) {
-  char names[V][16];
-  const char *vocab[V];
-  for (int i = 0; i < V; i++) {
-    snprintf(names[i], sizeof names[i], i == 0 ? "[PAD]" : i == 1 ? "[UNK]" : "tok%d", i);
-    vocab[i] = names[i];
-  }
-  ds_teacher_writer_params wp = ds_teacher_writer_default_params();
-  wp.n_rows = N;
-  wp.seq_len = L;
-  wp.n_classes = K;
-  wp.emb_dim = D;
-  wp.has_mask = 1;
-  wp.vocab_size = V;
-  wp.vocab = vocab;
-  wp.n_vocab = V;
-  static int32_t ids[N * L];
-  static uint8_t mask[N * L];
-  static float logits[N * K], emb[N * D];
-  for (int r = 0; r < N; r++) {
-    const int len = 3 + r % (L - 2);
-    for (int t = 0; t < L; t++) {
-      ids[r * L + t] = t < len ? 2 + (r * 5 + t * 11 + t * t) % 38 : 0; /* ids 2..39 only */
-      mask[r * L + t] = t < len;
-    }
-    for (int k = 0; k < K; k++) logits[r * K + k] = (float)((ids[r * L] * (k + 1)) % 7) - 3.0f;
-    for (int d = 0; d < D; d++) emb[r * D + d] = (float)((ids[r * L + 1] + 3 * d) % 5) - 2.0f + 0.1f * d;
-  }
-  ds_teacher_writer *w;
-  ds_err err;
-  CHECK(ds_teacher_writer_create(&w, path, &wp, &err) == 0);
-  CHECK(ds_teacher_writer_append(w, N, ids, mask, logits, emb, NULL, &err) == 0);
-  CHECK(ds_teacher_writer_close(w, &err) == 0);
-}
+#include "run_fixture.h"
 
 static void config(ds_config *c, const char teacher[600]) {
-  ds_config_default(c);
-  snprintf(c->teacher.path, sizeof c->teacher.path, "%s", teacher);
-  c->has_student = 1;
-  c->student.dim = 16;
+  run_config_base(c, teacher);
   c->student.layers = 2;
   c->student.heads = 4;
   c->student.ffn_dim = 32;
-  c->student.max_len = L;
-  c->train.steps = 40;
-  c->train.batch_size = 16;
-  c->train.warmup_steps = 2;
-  c->train.threads = 1;
-  c->train.eval_every = 20;
-  c->train.save_every = 10;
-  c->train.log_every = 10;
-  c->train.quiet = 1;
   /* events at 4, 8, ..., 24: the checkpoint at step 10 falls between two of them */
   c->prune = (ds_prune_cfg){.enabled = 1, .heads = 0.5, .ffn = 0.5, .vocab = 1, .start_step = 4, .end_step = 24,
                             .every = 4, .schedule = DS_PRUNE_CUBIC, .criterion = DS_CRIT_TAYLOR};
@@ -94,17 +46,6 @@ static int masked_are_zero(const ds_student *m, const float *buf) {
   const int same = memcmp(copy, buf, sizeof(float) * n) == 0;
   free(copy);
   return same;
-}
-
-static int copy_file(const char *from, const char *to) {
-  FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-  char buf[65536];
-  size_t k;
-  int ok = a && b;
-  while (ok && (k = fread(buf, 1, sizeof buf, a)) > 0) ok = fwrite(buf, 1, k, b) == k;
-  if (a) fclose(a);
-  if (b) fclose(b);
-  return ok ? 0 : -1;
 }
 
 static void on_progress(void *ctx, const ds_train_progress *p) {
@@ -135,20 +76,6 @@ static long summary_params(const char *dir) {
   text[n] = '\0';
   const char *p = strstr(text, "\"params\":");
   return p ? atol(p + 9) : -1;
-}
-
-static void rm_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *e;
-  char p[2048];
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      unlink(p);
-    }
-  closedir(d);
-  rmdir(dir);
 }
 
 int main(void) {
@@ -242,8 +169,8 @@ int main(void) {
 
   ds_trainer_close(&a);
   ds_trainer_close(&b);
-  rm_dir(run_a);
-  rm_dir(run_b);
-  rm_dir(dir);
+  fx_rmdir(run_a);
+  fx_rmdir(run_b);
+  fx_rmdir(dir);
   return check_report();
 }

@@ -17,61 +17,13 @@
 #include "model/qat_model.h"
 #include "train/checkpoint_state.h"
 #include "train/trainer.h"
-
-enum { N = 400, L = 8, V = 64, K = 4, D = 8 };
-
-static void write_teacher(const char *path) {
-  char names[V][16];
-  const char *vocab[V];
-  for (int i = 0; i < V; i++) {
-    snprintf(names[i], sizeof names[i], i == 0 ? "[PAD]" : i == 1 ? "[UNK]" : "tok%d", i);
-    vocab[i] = names[i];
-  }
-  ds_teacher_writer_params wp = ds_teacher_writer_default_params();
-  wp.n_rows = N;
-  wp.seq_len = L;
-  wp.n_classes = K;
-  wp.emb_dim = D;
-  wp.has_mask = 1;
-  wp.vocab_size = V;
-  wp.vocab = vocab;
-  wp.n_vocab = V;
-  static int32_t ids[N * L];
-  static uint8_t mask[N * L];
-  static float logits[N * K], emb[N * D];
-  for (int r = 0; r < N; r++) {
-    const int len = 3 + r % (L - 2);
-    for (int t = 0; t < L; t++) {
-      ids[r * L + t] = t < len ? 2 + (r * 5 + t * 11 + t * t) % 38 : 0; /* ids 2..39 only */
-      mask[r * L + t] = t < len;
-    }
-    for (int k = 0; k < K; k++) logits[r * K + k] = (float)((ids[r * L] * (k + 1)) % 7) - 3.0f;
-    for (int d = 0; d < D; d++) emb[r * D + d] = (float)((ids[r * L + 1] + 3 * d) % 5) - 2.0f + 0.1f * d;
-  }
-  ds_teacher_writer *w;
-  ds_err err;
-  CHECK(ds_teacher_writer_create(&w, path, &wp, &err) == 0);
-  CHECK(ds_teacher_writer_append(w, N, ids, mask, logits, emb, NULL, &err) == 0);
-  CHECK(ds_teacher_writer_close(w, &err) == 0);
-}
+#include "run_fixture.h"
 
 static void config(ds_config *c, const char *teacher) {
-  ds_config_default(c);
-  snprintf(c->teacher.path, sizeof c->teacher.path, "%s", teacher);
-  c->has_student = 1;
+  run_config_base(c, teacher);
   snprintf(c->student.arch, sizeof c->student.arch, "static");
-  c->student.dim = 16;
-  c->student.max_len = L;
   c->student.init = DS_INIT_RANDOM;
-  c->train.steps = 40;
-  c->train.batch_size = 16;
   c->train.lr = 5e-3;
-  c->train.warmup_steps = 2;
-  c->train.threads = 1;
-  c->train.eval_every = 20;
-  c->train.save_every = 10;
-  c->train.log_every = 10;
-  c->train.quiet = 1;
   c->quant = (ds_quant_cfg){.enabled = 1, .start_step = 6, .weight_bits = 8, .act_bits = 8, .observer = DS_OBS_EMA,
                             .ema_decay = 0.9, .freeze_step = 30, .learn_scales = 1};
   /* vocabulary only; events at 4, 8, ..., 24: the checkpoint at step 10 falls between two of them */
@@ -85,17 +37,6 @@ typedef struct {
   int copied;
 } watch;
 
-static int copy_file(const char *from, const char *to) {
-  FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-  char buf[65536];
-  size_t k;
-  int ok = a && b;
-  while (ok && (k = fread(buf, 1, sizeof buf, a)) > 0) ok = fwrite(buf, 1, k, b) == k;
-  if (a) fclose(a);
-  if (b) fclose(b);
-  return ok ? 0 : -1;
-}
-
 static void on_progress(void *ctx, const ds_train_progress *p) {
   watch *w = ctx;
   if (p->message) {
@@ -108,20 +49,6 @@ static void on_progress(void *ctx, const ds_train_progress *p) {
     snprintf(last, sizeof last, "%s/last.ckpt", w->dir);
     w->copied = copy_file(last, w->mid) == 0;
   }
-}
-
-static void rm_dir(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *e;
-  char p[2048];
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      unlink(p);
-    }
-  closedir(d);
-  rmdir(dir);
 }
 
 /* The checkpoint as an older distill wrote it: no arch attribute. */
@@ -218,9 +145,9 @@ int main(void) {
 
   ds_trainer_close(&a);
   ds_trainer_close(&b);
-  rm_dir(run_a);
-  rm_dir(run_b);
-  rm_dir(run_t);
-  rm_dir(dir);
+  fx_rmdir(run_a);
+  fx_rmdir(run_b);
+  fx_rmdir(run_t);
+  fx_rmdir(dir);
   return check_report();
 }
