@@ -131,11 +131,10 @@ int ds_teacher_load_token_embeddings(ds_teacher *t, float **out, ds_err *err) {
   return 0;
 }
 
-int ds_teacher_read_hidden(const ds_teacher *t, const ds_row_run *runs, int n_runs, long total, int len,
+int ds_teacher_read_hidden(const ds_teacher *t, const ds_row_run *runs, int n_runs, int len,
                            float *buf, ds_err *err) {
   const size_t per_row = (size_t)len * t->info.hidden_dim;
   long at = 0;
-  (void)total;
   for (int k = 0; k < n_runs; k++) {
     if (read_rows(t, t->hidden, "hidden_states", 3, runs[k].start, runs[k].count, (hsize_t)len,
                   (hsize_t)t->info.hidden_dim, H5T_NATIVE_FLOAT, buf + (size_t)at * per_row, err))
@@ -152,7 +151,7 @@ int ds_teacher_read_hidden_for_batch(ds_teacher *t, ds_batch *b, ds_err *err) {
   int rc = 0;
   for (int i = 0; i < b->n && rc == 0; i++) {
     const ds_row_run run = {b->rows[i], 1};
-    rc = ds_teacher_read_hidden(t, &run, 1, 1, b->len, b->hidden + (size_t)i * b->len * t->info.hidden_dim, err);
+    rc = ds_teacher_read_hidden(t, &run, 1, b->len, b->hidden + (size_t)i * b->len * t->info.hidden_dim, err);
   }
   ds_h5_quiet_end(&q);
   return rc;

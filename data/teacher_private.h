@@ -35,7 +35,7 @@ int ds_teacher_open_optional(ds_teacher *t, const char *name, hid_t *out, ds_err
  * runs after the main scan, when vocab_size is known. */
 int ds_teacher_check_extras(ds_teacher *t, ds_err *err);
 /* Reads `hidden_states` rows of the runs, their first `len` tokens, into buf (total, len, H). */
-int ds_teacher_read_hidden(const ds_teacher *t, const ds_row_run *runs, int n_runs, long total, int len,
+int ds_teacher_read_hidden(const ds_teacher *t, const ds_row_run *runs, int n_runs, int len,
                            float *buf, ds_err *err);
 
 /* Memory type for reading a mask dataset into uint8 (a native copy of h5py's bool enum). */

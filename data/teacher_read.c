@@ -104,7 +104,7 @@ static int read_all(ds_teacher *t, const ds_row_run *runs, int n_runs, long tota
   if (t->labels >= 0 &&
       read_dataset(t, t->labels, "labels", runs, n_runs, total, 0, H5T_NATIVE_INT32, b->labels, err))
     return -1;
-  if (b->hidden && ds_teacher_read_hidden(t, runs, n_runs, total, len, b->hidden, err)) return -1;
+  if (b->hidden && ds_teacher_read_hidden(t, runs, n_runs, len, b->hidden, err)) return -1;
   return 0;
 }
 
