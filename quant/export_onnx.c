@@ -1,212 +1,46 @@
-/* The ONNX graph of an int8 model, QDQ or float (export_onnx.h). Naming in the QDQ graph: an op
- * writes activation A's float value to "A/pre", QuantizeLinear makes "A/q" and DequantizeLinear
- * "A", which consumers read; data movement (reshape, transpose, gather) works on the int8 "A/q".
- * In the float graph the op writes "A" directly. */
+/* The ONNX graph of an int8 model, QDQ or float (export_onnx.h): one writer per op kind, the inputs,
+ * the outputs. Naming in the QDQ graph: an op writes activation A's float value to "A/pre",
+ * QuantizeLinear makes "A/q" and DequantizeLinear "A", which consumers read; data movement (reshape,
+ * transpose, gather) also sits between a DQ and a Q, on one grid. In the float graph the op writes "A"
+ * directly. The shared helpers (ox_*) are in export_onnx_writer.c. */
 #include "quant/export_onnx.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "quant/export_common.h"
-#include "quant/export_onnx_graph.h"
-#include "quant/export_onnx_proto.h"
+#include "quant/export_onnx_writer.h"
 
-#define NAME_LEN 128
-#define N_NAMES 16
-
-typedef struct {
-  ds_pb pb;
-  const ds_i8_model *m;
-  ds_onnx_export_params p;
-  int qdq, L;
-  float mask_depth;
-  ds_onnx_grid_fn on_tensor;
-  void *ctx;
-  char names[N_NAMES][NAME_LEN]; /* rotating scratch for formatted names */
-  int next_name;
-  int n_nodes;
-} writer;
 
 ds_onnx_export_params ds_onnx_export_default_params(void) {
   ds_onnx_export_params p = {0, 0, 0};
   return p;
 }
 
-static const char *nm(writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static const char *nm(writer *w, const char *fmt, ...) {
-  char *s = w->names[w->next_name++ % N_NAMES];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(s, NAME_LEN, fmt, ap);
-  va_end(ap);
-  return s;
-}
-
-/* dst = a + b, cut to NAME_LEN (names are far shorter; a cut name would fail the checker loudly). */
-static void join(char *dst, const char *a, const char *b) {
-  if (snprintf(dst, NAME_LEN, "%s%s", a, b) >= NAME_LEN) dst[NAME_LEN - 1] = '\0';
-}
-
-static const char *act_name(writer *w, int a) { return w->m->acts[a].name; }
-
-/* ---- the grid each activation is exported on ---- */
-
-static int is_a16(writer *w, int a) {
-  if (!w->p.a16_norm) return 0;
-  for (int i = 0; i < w->m->n_ops; i++) {
-    const ds_i8_op *op = &w->m->ops[i];
-    if ((op->kind == DS_I8_OP_LAYERNORM || op->kind == DS_I8_OP_SOFTMAX) && (op->in[0] == a || op->out == a))
-      return 1;
-  }
-  return 0;
-}
-
-static int is_probs(writer *w, int a) {
-  for (int i = 0; i < w->m->n_ops; i++)
-    if (w->m->ops[i].kind == DS_I8_OP_SOFTMAX && w->m->ops[i].out == a) return 1;
-  return 0;
-}
-
-typedef struct {
-  int bits, onnx_type;
-  float scale;
-  int32_t zp;   /* in the exported type (shifted for unsigned types) */
-  int32_t zp_signed, qmin, qmax;
-} grid;
-
-static grid make_grid(writer *w, int bits, float scale, int32_t zp_signed, int32_t qmin, int32_t qmax) {
-  grid g = {bits, 0, scale, zp_signed, zp_signed, qmin, qmax};
-  const int32_t shift = bits == 16 ? 32768 : 128;
-  if (w->p.uint8_acts) {
-    g.onnx_type = bits == 16 ? ONNX_UINT16 : ONNX_UINT8;
-    g.zp = zp_signed + shift;
-  } else {
-    g.onnx_type = bits == 16 ? ONNX_INT16 : ONNX_INT8;
-  }
-  return g;
-}
-
-static grid act_grid(writer *w, int a) {
-  const ds_i8_act *act = &w->m->acts[a];
-  const float s = act->q.scale * ds_export_fold_alpha(w->m, a);
-  if (!is_a16(w, a)) return make_grid(w, 8, s, act->q.zero_point, act->q.qmin, act->q.qmax);
-  if (is_probs(w, a)) return make_grid(w, 16, 1.0f / 65536.0f, -32768, -32768, 32767);
-  /* The same range on a 256x finer grid. */
-  return make_grid(w, 16, s / 256.0f, act->q.zero_point * 256, act->q.qmin * 256, act->q.qmax * 256 + 255);
-}
-
-static void report(writer *w, const char *name, int is_param, int bits, int symmetric, int n, const float *scale,
-                   int32_t zp) {
-  if (!w->on_tensor) return;
-  const ds_onnx_tensor_grid g = {name, is_param, bits, symmetric, n, scale, zp};
-  w->on_tensor(w->ctx, &g);
-}
-
-static void report_grid(writer *w, const char *name, int is_param, const grid *g) {
-  report(w, name, is_param, g->bits, 0, 1, &g->scale, g->zp_signed);
-}
-
-/* ---- initializers and nodes ---- */
-
-static void init_scalar_f(writer *w, const char *name, float v) {
-  ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, name, ONNX_FLOAT, 0, NULL, &v);
-}
-
-static void init_i64(writer *w, const char *name, const int64_t *v, int n) {
-  const int64_t dims[] = {n};
-  ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, name, ONNX_INT64, 1, dims, v);
-}
-
-/* Scale and zero point initializers "<base>/scale", "<base>/zp" of a grid. */
-static void init_grid(writer *w, const char *base, const grid *g) {
-  init_scalar_f(w, nm(w, "%s/scale", base), g->scale);
-  const int32_t zp = g->zp;
-  uint8_t b1 = (uint8_t)zp;
-  uint16_t b2 = (uint16_t)zp;
-  ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, nm(w, "%s/zp", base), g->onnx_type, 0, NULL,
-                 g->bits == 16 ? (const void *)&b2 : (const void *)&b1);
-}
-
-static void node(writer *w, const char *op, const char *const *in, int n_in, const char *out) {
-  ds_onnx_node_begin(&w->pb, op, nm(w, "%s_%d", op, w->n_nodes++), in, n_in, &out, 1);
-}
-
-static void node1(writer *w, const char *op, const char *in, const char *out) {
-  node(w, op, &in, 1, out);
-  ds_onnx_node_end(&w->pb);
-}
-
-static void node2(writer *w, const char *op, const char *a, const char *b, const char *out) {
-  const char *in[] = {a, b};
-  node(w, op, in, 2, out);
-  ds_onnx_node_end(&w->pb);
-}
-
-/* QuantizeLinear / DequantizeLinear with the grid initializers of `base`. */
-static void qdq_node(writer *w, const char *op, const char *in, const char *base, const char *out) {
-  char s[NAME_LEN], z[NAME_LEN];
-  join(s, base, "/scale");
-  join(z, base, "/zp");
-  const char *ins[] = {in, s, z};
-  node(w, op, ins, 3, out);
-  ds_onnx_node_end(&w->pb);
-}
-
-/* Where an op writes activation a, and the Q -> DQ pair after it (QDQ graph). */
-static const char *out_name(writer *w, int a) {
-  return w->qdq ? nm(w, "%s/pre", act_name(w, a)) : act_name(w, a);
-}
-
-static void finish_act(writer *w, int a) {
-  const char *A = act_name(w, a);
-  if (w->qdq) {
-    char pre[NAME_LEN], q[NAME_LEN];
-    join(pre, A, "/pre");
-    join(q, A, "/q");
-    qdq_node(w, "QuantizeLinear", pre, A, q);
-    qdq_node(w, "DequantizeLinear", q, A, A);
-  } else {
-    const grid g = act_grid(w, a);
-    report_grid(w, A, 0, &g);
-  }
-}
-
-static void reshape(writer *w, const char *in, const int64_t *shape, int n, const char *out) {
-  const char *sh = nm(w, "%s/shape", out);
-  init_i64(w, sh, shape, n);
-  node2(w, "Reshape", in, sh, out);
-}
-
-static void transpose(writer *w, const char *in, const int64_t *perm, int n, const char *out) {
-  node(w, "Transpose", &in, 1, out);
-  ds_onnx_attr_ints(&w->pb, "perm", perm, n);
-  ds_onnx_node_end(&w->pb);
-}
-
-/* Activation a (TOKENS [L, H*hd]) as heads [H, L, hd] (perm 1,0,2) or [H, hd, L] (perm 1,2,0),
- * in float: the int8 codes are moved, then dequantized. Returns the float tensor's name. */
+/* Activation a (TOKENS [L, H*hd]) as heads [H, L, hd] (perm 1,0,2) or [H, hd, L] (perm 1,2,0). In the
+ * QDQ graph each move sits between DQ and Q on a's grid (an exact no-op on the codes): QNN runs
+ * Reshape/Transpose only as such quantized units, not on bare integer codes. Returns the name. */
 static const char *heads(writer *w, int a, int H, int hd, int keys_last, char *out, size_t out_len) {
-  const char *A = act_name(w, a);
+  const char *A = ox_act_name(w, a);
   const int64_t shape[] = {w->L, H, hd}, perm_q[] = {1, 0, 2}, perm_k[] = {1, 2, 0};
-  const char *src = w->qdq ? nm(w, "%s/q", A) : A;
-  const char *r = nm(w, "%s/heads_r%s", A, w->qdq ? "/q" : "");
-  reshape(w, src, shape, 3, r);
-  const char *t = nm(w, "%s/heads%s%s", A, keys_last ? "_t" : "", w->qdq ? "/q" : "");
-  char tcopy[NAME_LEN];
-  snprintf(tcopy, sizeof tcopy, "%s", t);
-  transpose(w, r, keys_last ? perm_k : perm_q, 3, tcopy);
-  const grid g = act_grid(w, a);
+  char r[NAME_LEN], t[NAME_LEN];
+  snprintf(r, sizeof r, "%s/heads_r", A);
+  snprintf(t, sizeof t, "%s/heads%s", A, keys_last ? "_t" : "");
+  const grid g = ox_act_grid(w, a);
   if (w->qdq) {
-    snprintf(out, out_len, "%s/heads%s", A, keys_last ? "_t" : "");
-    qdq_node(w, "DequantizeLinear", tcopy, A, out);
+    ox_reshape(w, A, shape, 3, ox_nm(w, "%s/pre", r));
+    ox_requant(w, ox_nm(w, "%s/pre", r), A, r);
+    ox_transpose(w, r, keys_last ? perm_k : perm_q, 3, ox_nm(w, "%s/pre", t));
+    ox_requant(w, ox_nm(w, "%s/pre", t), A, t);
   } else {
-    report_grid(w, nm(w, "%s/heads_r", A), 0, &g);
-    report_grid(w, tcopy, 0, &g);
-    snprintf(out, out_len, "%s", tcopy);
+    ox_reshape(w, A, shape, 3, r);
+    ox_transpose(w, r, keys_last ? perm_k : perm_q, 3, t);
+    ox_report_grid(w, r, 0, &g);
+    ox_report_grid(w, t, 0, &g);
   }
+  snprintf(out, out_len, "%s", t);
   return out;
 }
 
@@ -224,8 +58,8 @@ static int op_table(writer *w, const ds_i8_op *op, ds_err *err) {
     free(ftab);
     return err && err->msg[0] ? -1 : ds_export_fail(err, "export: out of memory for table '%s'", wt->name);
   }
-  const grid g = act_grid(w, op->out);
-  const char *A = act_name(w, op->out);
+  const grid g = ox_act_grid(w, op->out);
+  const char *A = ox_act_name(w, op->out);
   const int64_t dims[] = {rows, cols};
   char tname[NAME_LEN];
   snprintf(tname, sizeof tname, "%s%s", wt->name, w->qdq ? "/q" : "");
@@ -237,22 +71,25 @@ static int op_table(writer *w, const ds_i8_op *op, ds_err *err) {
   } else {
     for (size_t i = 0; i < (size_t)rows * cols; i++) ftab[i] = g.scale * (float)(tab[i] - g.zp_signed);
     ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, tname, ONNX_FLOAT, 2, dims, ftab);
-    report(w, tname, 1, 8, 0, 1, &g.scale, g.zp_signed);
+    ox_report(w, tname, 1, 8, 0, 1, &g.scale, g.zp_signed);
   }
   free(tab);
   free(ftab);
   if (op->kind == DS_I8_OP_EMBED) {
-    const char *in[] = {tname, "ids"};
-    node(w, "Gather", in, 2, w->qdq ? nm(w, "%s/q", A) : A);
+    /* QDQ: DQ -> Gather -> Q on one grid, the unit QNN runs as a quantized Gather. */
+    char table[NAME_LEN];
+    snprintf(table, sizeof table, "%s", wt->name);
+    if (w->qdq) ox_qdq_node(w, "DequantizeLinear", tname, A, table);
+    const char *in[] = {table, "ids"};
+    ox_node(w, "Gather", in, 2, ox_out_name(w, op->out));
     ds_onnx_attr_int(&w->pb, "axis", 0);
     ds_onnx_node_end(&w->pb);
-    if (w->qdq) qdq_node(w, "DequantizeLinear", nm(w, "%s/q", A), A, A);
-    else report_grid(w, A, 0, &g);
+    ox_finish_act(w, op->out);
   } else if (w->qdq) {
-    qdq_node(w, "DequantizeLinear", tname, A, A);
+    ox_qdq_node(w, "DequantizeLinear", tname, A, A);
   } else {
-    node1(w, "Identity", tname, A);
-    report_grid(w, A, 0, &g);
+    ox_node1(w, "Identity", tname, A);
+    ox_report_grid(w, A, 0, &g);
   }
   return 0;
 }
@@ -262,13 +99,26 @@ static int op_fc(writer *w, const ds_i8_op *op, ds_err *err) {
   const ds_i8_weight *wt = &w->m->weights[op->weight];
   const int R = wt->rows, C = wt->cols;
   const float alpha = ds_export_fold_alpha(w->m, op->out);
-  const float s_in = w->m->acts[op->in[0]].q.scale;
+  const int bits = w->qdq ? ox_op_width(w, op->in, 1, op->out) : ox_act_bits(w, op->in[0]);
+  /* A 16-bit input is on the fine grid (scale / 256): the bias is stated on that scale, as QNN's
+   * FullyConnected reads it (s_in * s_w), with 256x its codes: the same real values. */
+  const int32_t fine = bits == 16 ? 256 : 1;
+  const float s_in = w->m->acts[op->in[0]].q.scale / (float)fine;
   float *ws = malloc(sizeof(float) * R), *bs = malloc(sizeof(float) * R);
   float *fw = w->qdq ? NULL : malloc(sizeof(float) * (size_t)R * C), *fb = malloc(sizeof(float) * R);
   int8_t *zeros = calloc((size_t)R, 1);
-  if (!ws || !bs || !fb || !zeros || (!w->qdq && !fw)) {
-    free(ws), free(bs), free(fw), free(fb), free(zeros);
+  int32_t *bias = malloc(sizeof(int32_t) * R);
+  if (!ws || !bs || !fb || !zeros || !bias || (!w->qdq && !fw)) {
+    free(ws), free(bs), free(fw), free(fb), free(zeros), free(bias);
     return ds_export_fail(err, "export: out of memory for '%s'", wt->name);
+  }
+  for (int r = 0; r < R; r++) {
+    if (llabs((long long)wt->bias[r] * fine) > INT32_MAX) {
+      free(ws), free(bs), free(fw), free(fb), free(zeros), free(bias);
+      return ds_export_fail(err, "export: bias of '%s' row %d does not fit int32 on its 16-bit input's grid",
+                            wt->name, r);
+    }
+    bias[r] = wt->bias[r] * fine;
   }
   for (int r = 0; r < R; r++) {
     ws[r] = wt->scale[r] * alpha;
@@ -278,51 +128,101 @@ static int op_fc(writer *w, const ds_i8_op *op, ds_err *err) {
   snprintf(wn, sizeof wn, "%s", wt->name);
   const size_t len = strlen(wn);
   if (len > 7 && strcmp(wn + len - 7, ".weight") == 0) wn[len - 7] = '\0';
-  join(bn, wn, ".bias");
-  join(wn, wt->name, "");
+  ox_join(bn, wn, ".bias");
+  ox_join(wn, wt->name, "");
   const int64_t wdims[] = {R, C}, bdims[] = {R};
   if (w->qdq) {
-    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, nm(w, "%s/q", wn), ONNX_INT8, 2, wdims, wt->data);
-    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, nm(w, "%s/scale", wn), ONNX_FLOAT, 1, bdims, ws);
-    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, nm(w, "%s/zp", wn), ONNX_INT8, 1, bdims, zeros);
-    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, nm(w, "%s/q", bn), ONNX_INT32, 1, bdims, wt->bias);
-    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, nm(w, "%s/scale", bn), ONNX_FLOAT, 1, bdims, bs);
-    const char *wi[] = {nm(w, "%s/q", wn), nm(w, "%s/scale", wn), nm(w, "%s/zp", wn)};
-    node(w, "DequantizeLinear", wi, 3, wn);
+    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, ox_nm(w, "%s/q", wn), ONNX_INT8, 2, wdims, wt->data);
+    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, ox_nm(w, "%s/scale", wn), ONNX_FLOAT, 1, bdims, ws);
+    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, ox_nm(w, "%s/zp", wn), ONNX_INT8, 1, bdims, zeros);
+    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, ox_nm(w, "%s/q", bn), ONNX_INT32, 1, bdims, bias);
+    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, ox_nm(w, "%s/scale", bn), ONNX_FLOAT, 1, bdims, bs);
+    const char *wi[] = {ox_nm(w, "%s/q", wn), ox_nm(w, "%s/scale", wn), ox_nm(w, "%s/zp", wn)};
+    ox_node(w, "DequantizeLinear", wi, 3, wn);
     ds_onnx_attr_int(&w->pb, "axis", 0);
     ds_onnx_node_end(&w->pb);
-    const char *bi[] = {nm(w, "%s/q", bn), nm(w, "%s/scale", bn)};
-    node(w, "DequantizeLinear", bi, 2, bn);
+    const char *bi[] = {ox_nm(w, "%s/q", bn), ox_nm(w, "%s/scale", bn)};
+    ox_node(w, "DequantizeLinear", bi, 2, bn);
     ds_onnx_attr_int(&w->pb, "axis", 0);
     ds_onnx_node_end(&w->pb);
   } else {
     for (int r = 0; r < R; r++) {
       for (int c = 0; c < C; c++) fw[(size_t)r * C + c] = ws[r] * (float)wt->data[(size_t)r * C + c];
-      fb[r] = bs[r] * (float)wt->bias[r];
+      fb[r] = bs[r] * (float)bias[r];
     }
     ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, wn, ONNX_FLOAT, 2, wdims, fw);
     ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, bn, ONNX_FLOAT, 1, bdims, fb);
-    report(w, wn, 1, 8, 1, R, ws, 0);
-    report(w, bn, 1, 32, 1, R, bs, 0);
+    ox_report(w, wn, 1, 8, 1, R, ws, 0);
+    ox_report(w, bn, 1, 32, 1, R, bs, 0);
   }
-  const char *in[] = {act_name(w, op->in[0]), wn, bn};
-  node(w, "Gemm", in, 3, out_name(w, op->out));
+  const char *in[] = {ox_widen(w, ox_act_name(w, op->in[0]), op->in[0], bits), wn, bn};
+  ox_node(w, "Gemm", in, 3, ox_out_name(w, op->out));
   ds_onnx_attr_int(&w->pb, "transB", 1);
   ds_onnx_node_end(&w->pb);
-  finish_act(w, op->out);
-  free(ws), free(bs), free(fw), free(fb), free(zeros);
+  ox_finish_act_at(w, op->out, bits);
+  free(ws), free(bs), free(fw), free(fb), free(zeros), free(bias);
   return 0;
 }
 
-static void op_layernorm(writer *w, const ds_i8_op *op) {
-  const char *A = act_name(w, op->out);
+/* LayerNorm's gamma as uint8 codes (asymmetric, per tensor, the range holding 0) and beta as int32 at
+ * s_x * s_gamma, each behind a DequantizeLinear: the one form in which QNN's HTP runs a quantized
+ * LayerNorm (with float parameters it runs in float; uint16 or per-channel gamma are refused, tried
+ * on the QNN 2.40 HTP). Costs at most half a gamma step, (max - min) / 510, against the native
+ * runtime, which applies gamma and beta in float. */
+static int layernorm_params_u8(writer *w, const ds_i8_op *op, const char *g, const char *b, float s_x, ds_err *err) {
   const int C = w->m->acts[op->out].width;
   const int64_t dims[] = {C};
+  float lo = 0.0f, hi = 0.0f;
+  for (int c = 0; c < C; c++) lo = fminf(lo, op->gamma[c]), hi = fmaxf(hi, op->gamma[c]);
+  const float s_g = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+  const uint8_t zp = (uint8_t)lrintf(-lo / s_g);
+  const float s_b = s_x * s_g;
+  uint8_t *gq = malloc((size_t)C > 0 ? (size_t)C : 1);
+  int32_t *bq = malloc(sizeof(int32_t) * (size_t)C);
+  if (!gq || !bq) {
+    free(gq), free(bq);
+    return ds_export_fail(err, "export: out of memory for '%s'", g);
+  }
+  for (int c = 0; c < C; c++) {
+    gq[c] = (uint8_t)fminf(fmaxf(lrintf(op->gamma[c] / s_g) + (float)zp, 0.0f), 255.0f);
+    const double v = rint((double)op->beta[c] / s_b);
+    if (fabs(v) > INT32_MAX) {
+      free(gq), free(bq);
+      return ds_export_fail(err, "export: beta of '%s' channel %d does not fit int32 at s_x * s_gamma", g, c);
+    }
+    bq[c] = (int32_t)v;
+  }
+  ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, ox_nm(w, "%s/q", g), ONNX_UINT8, 1, dims, gq);
+  ox_init_scalar_f(w, ox_nm(w, "%s/scale", g), s_g);
+  ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, ox_nm(w, "%s/zp", g), ONNX_UINT8, 0, NULL, &zp);
+  ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, ox_nm(w, "%s/q", b), ONNX_INT32, 1, dims, bq);
+  ox_init_scalar_f(w, ox_nm(w, "%s/scale", b), s_b);
+  free(gq), free(bq);
+  char in[NAME_LEN];
+  ox_join(in, g, "/q");
+  ox_qdq_node(w, "DequantizeLinear", in, g, g);
+  ox_join(in, b, "/q");
+  const char *bi[] = {in, ox_nm(w, "%s/scale", b)};
+  ox_node(w, "DequantizeLinear", bi, 2, b);
+  ds_onnx_node_end(&w->pb);
+  return 0;
+}
+
+static int op_layernorm(writer *w, const ds_i8_op *op, ds_err *err) {
+  const char *A = ox_act_name(w, op->out);
+  const int C = w->m->acts[op->out].width;
+  const int64_t dims[] = {C};
+  const int bits = ox_op_width(w, op->in, 1, op->out);
   char g[NAME_LEN], b[NAME_LEN];
   snprintf(g, sizeof g, "%s.weight", A);
   snprintf(b, sizeof b, "%s.bias", A);
-  ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, g, ONNX_FLOAT, 1, dims, op->gamma);
-  ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, b, ONNX_FLOAT, 1, dims, op->beta);
+  if (w->qdq && w->p.uint8_acts) {
+    const float s_x = w->m->acts[op->in[0]].q.scale / (bits == 16 ? 256.0f : 1.0f);
+    if (layernorm_params_u8(w, op, g, b, s_x, err)) return -1;
+  } else {
+    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, g, ONNX_FLOAT, 1, dims, op->gamma);
+    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, b, ONNX_FLOAT, 1, dims, op->beta);
+  }
   if (!w->qdq) {
     /* LayerNorm parameters stay 16-bit: the int8 runtime applies them in float. */
     float sg = 0.0f, sb = 0.0f;
@@ -332,109 +232,121 @@ static void op_layernorm(writer *w, const ds_i8_op *op) {
     }
     sg = sg > 0.0f ? sg / 32767.0f : 1.0f;
     sb = sb > 0.0f ? sb / 32767.0f : 1.0f;
-    report(w, g, 1, 16, 1, 1, &sg, 0);
-    report(w, b, 1, 16, 1, 1, &sb, 0);
+    ox_report(w, g, 1, 16, 1, 1, &sg, 0);
+    ox_report(w, b, 1, 16, 1, 1, &sb, 0);
   }
-  const char *in[] = {act_name(w, op->in[0]), g, b};
-  node(w, "LayerNormalization", in, 3, out_name(w, op->out));
+  const char *in[] = {ox_widen(w, ox_act_name(w, op->in[0]), op->in[0], bits), g, b};
+  ox_node(w, "LayerNormalization", in, 3, ox_out_name(w, op->out));
   ds_onnx_attr_int(&w->pb, "axis", -1);
   ds_onnx_attr_float(&w->pb, "epsilon", op->eps);
   ds_onnx_node_end(&w->pb);
-  finish_act(w, op->out);
+  ox_finish_act_at(w, op->out, bits);
+  return 0;
 }
 
 static void op_scores(writer *w, const ds_i8_op *op) {
   char q[NAME_LEN], k[NAME_LEN];
   heads(w, op->in[0], op->heads, op->head_dim, 0, q, sizeof q);
   heads(w, op->in[1], op->heads, op->head_dim, 1, k, sizeof k);
-  node2(w, "MatMul", q, k, out_name(w, op->out));
-  finish_act(w, op->out);
+  const int bits = ox_op_width(w, op->in, 2, op->out);
+  char qw[NAME_LEN];
+  snprintf(qw, sizeof qw, "%s", ox_widen(w, q, op->in[0], bits));
+  ox_node2(w, "MatMul", qw, ox_widen(w, k, op->in[1], bits), ox_out_name(w, op->out));
+  ox_finish_act_at(w, op->out, bits);
 }
 
 /* Softmax over keys with padding keys pushed down by the mask bias; the masked scores ride on a
  * 16-bit grid wide enough for the bias (export_common.h). */
 static void op_softmax(writer *w, const ds_i8_op *op) {
-  const char *P = act_name(w, op->out);
+  const char *P = ox_act_name(w, op->out);
   char masked[NAME_LEN];
   snprintf(masked, sizeof masked, "%s/masked", P);
-  grid g16 = make_grid(w, 16, ds_export_masked_scale(w->m, op), 0, -32768, 32767);
+  grid g16 = ox_make_grid(w, 16, ds_export_masked_scale(w->m, op), 0, -32768, 32767);
   if (w->qdq) {
-    init_grid(w, masked, &g16);
-    node2(w, "Add", act_name(w, op->in[0]), "mask_bias", nm(w, "%s/pre", masked));
-    qdq_node(w, "QuantizeLinear", nm(w, "%s/pre", masked), masked, nm(w, "%s/q", masked));
-    qdq_node(w, "DequantizeLinear", nm(w, "%s/q", masked), masked, masked);
+    /* Both addends first move onto the masked grid (exact for the scores, a whole fraction of their
+     * scale), so the Add reads and writes one type, as QNN's quantized ElementWiseAdd needs. */
+    char scores[NAME_LEN], bias[NAME_LEN];
+    ox_join(scores, masked, "/scores");
+    ox_join(bias, masked, "/bias");
+    ox_init_grid(w, masked, &g16);
+    ox_requant(w, ox_act_name(w, op->in[0]), masked, scores);
+    ox_requant(w, "mask_bias", masked, bias);
+    ox_node2(w, "Add", scores, bias, ox_nm(w, "%s/pre", masked));
+    ox_requant(w, ox_nm(w, "%s/pre", masked), masked, masked);
   } else {
-    node2(w, "Add", act_name(w, op->in[0]), "mask_bias", masked);
-    report_grid(w, masked, 0, &g16);
+    ox_node2(w, "Add", ox_act_name(w, op->in[0]), "mask_bias", masked);
+    ox_report_grid(w, masked, 0, &g16);
   }
-  node(w, "Softmax", (const char *[]){masked}, 1, out_name(w, op->out));
+  ox_node(w, "Softmax", (const char *[]){masked}, 1, ox_out_name(w, op->out));
   ds_onnx_attr_int(&w->pb, "axis", -1);
   ds_onnx_node_end(&w->pb);
-  finish_act(w, op->out);
+  ox_finish_act_at(w, op->out, 16); /* the masked scores are 16-bit */
 }
 
 /* ctx = probs @ v per head, quantized per head, then heads moved back into columns (int8). */
 static void op_context(writer *w, const ds_i8_op *op) {
   char v[NAME_LEN];
   heads(w, op->in[1], op->heads, op->head_dim, 0, v, sizeof v);
-  const char *A = act_name(w, op->out);
-  const char *suffix = w->qdq ? "/q" : "";
+  const char *A = ox_act_name(w, op->out);
   const int64_t perm[] = {1, 0, 2}, shape[] = {w->L, (int64_t)op->heads * op->head_dim};
-  const grid g = act_grid(w, op->out);
+  const grid g = ox_act_grid(w, op->out);
   char hn[NAME_LEN], tn[NAME_LEN];
-  snprintf(hn, sizeof hn, "%s/heads%s", A, suffix);
-  snprintf(tn, sizeof tn, "%s/heads_t%s", A, suffix);
-  if (w->qdq) {
-    node2(w, "MatMul", act_name(w, op->in[0]), v, nm(w, "%s/heads/pre", A));
-    qdq_node(w, "QuantizeLinear", nm(w, "%s/heads/pre", A), A, hn);
+  snprintf(hn, sizeof hn, "%s/heads", A);
+  snprintf(tn, sizeof tn, "%s/heads_t", A);
+  if (w->qdq) { /* MatMul, Transpose and Reshape each between DQ and Q on ctx's grid */
+    const int bits = ox_op_width(w, op->in, 2, op->out);
+    char probs[NAME_LEN];
+    snprintf(probs, sizeof probs, "%s", ox_widen(w, ox_act_name(w, op->in[0]), op->in[0], bits));
+    ox_node2(w, "MatMul", probs, ox_widen(w, v, op->in[1], bits), ox_nm(w, "%s/pre", hn));
+    ox_finish_at(w, ox_nm(w, "%s/pre", hn), op->out, hn, bits);
+    ox_transpose(w, hn, perm, 3, ox_nm(w, "%s/pre", tn));
+    ox_requant(w, ox_nm(w, "%s/pre", tn), A, tn);
   } else {
-    node2(w, "MatMul", act_name(w, op->in[0]), v, hn);
-    report_grid(w, hn, 0, &g);
-    report_grid(w, tn, 0, &g);
+    ox_node2(w, "MatMul", ox_act_name(w, op->in[0]), v, hn);
+    ox_transpose(w, hn, perm, 3, tn);
+    ox_report_grid(w, hn, 0, &g);
+    ox_report_grid(w, tn, 0, &g);
   }
-  transpose(w, hn, perm, 3, tn);
-  if (w->qdq) {
-    reshape(w, tn, shape, 2, nm(w, "%s/q", A));
-    qdq_node(w, "DequantizeLinear", nm(w, "%s/q", A), A, A);
-  } else {
-    reshape(w, tn, shape, 2, A);
-    report_grid(w, A, 0, &g);
-  }
+  ox_reshape(w, tn, shape, 2, ox_out_name(w, op->out));
+  ox_finish_act(w, op->out);
 }
 
 static void op_pool(writer *w, const ds_i8_op *op) {
-  const char *A = act_name(w, op->out), *X = act_name(w, op->in[0]);
+  const char *A = ox_act_name(w, op->out), *X = ox_act_name(w, op->in[0]);
   if (op->kind == DS_I8_OP_POOL_CLS) {
     const int64_t zero = 0;
-    init_i64(w, nm(w, "%s/index", A), &zero, 1);
-    const char *in[] = {w->qdq ? nm(w, "%s/q", X) : X, nm(w, "%s/index", A)};
-    node(w, "Gather", in, 2, w->qdq ? nm(w, "%s/q", A) : A);
+    ox_init_i64(w, ox_nm(w, "%s/index", A), &zero, 1);
+    const char *in[] = {X, ox_nm(w, "%s/index", A)};
+    ox_node(w, "Gather", in, 2, ox_out_name(w, op->out));
     ds_onnx_attr_int(&w->pb, "axis", 0);
     ds_onnx_node_end(&w->pb);
-    if (w->qdq) { /* the first token's codes, still on the input's grid (16-bit under w8a16) */
-      qdq_node(w, "DequantizeLinear", nm(w, "%s/q", A), X, A);
+    if (w->qdq) { /* the first token, still on the input's grid (16-bit under w8a16) */
+      ox_requant(w, ox_nm(w, "%s/pre", A), X, A);
     } else {
-      const grid g = act_grid(w, op->out);
-      report_grid(w, A, 0, &g);
+      const grid g = ox_act_grid(w, op->out);
+      ox_report_grid(w, A, 0, &g);
     }
     return;
   }
   /* Mean over real tokens: the pooling weights (1/n on real tokens) times the token rows. */
-  node2(w, "MatMul", "pool_weights", X, out_name(w, op->out));
-  finish_act(w, op->out);
+  ox_node2(w, "MatMul", "pool_weights", ox_widen(w, X, op->in[0], 16), ox_out_name(w, op->out));
+  ox_finish_act_at(w, op->out, 16); /* the pooling weights are 16-bit */
 }
 
 static void op_simple(writer *w, const ds_i8_op *op) {
-  const char *out = out_name(w, op->out);
+  const int n_in = op->kind == DS_I8_OP_ADD ? 2 : 1, bits = ox_op_width(w, op->in, n_in, op->out);
+  char a[NAME_LEN], b[NAME_LEN], out[NAME_LEN];
+  snprintf(a, sizeof a, "%s", ox_widen(w, ox_act_name(w, op->in[0]), op->in[0], bits));
+  snprintf(out, sizeof out, "%s", ox_out_name(w, op->out));
   if (op->kind == DS_I8_OP_ADD) {
-    node2(w, "Add", act_name(w, op->in[0]), act_name(w, op->in[1]), out);
+    snprintf(b, sizeof b, "%s", ox_widen(w, ox_act_name(w, op->in[1]), op->in[1], bits));
+    ox_node2(w, "Add", a, b, out);
   } else { /* GELU, tanh form as the student */
-    const char *in = act_name(w, op->in[0]);
-    node(w, "Gelu", &in, 1, out);
+    ox_node(w, "Gelu", (const char *[]){a}, 1, out);
     ds_onnx_attr_string(&w->pb, "approximate", "tanh");
     ds_onnx_node_end(&w->pb);
   }
-  finish_act(w, op->out);
+  ox_finish_act_at(w, op->out, bits);
 }
 
 /* ---- inputs: ids, the mask bias and the pooling weights ---- */
@@ -442,37 +354,42 @@ static void op_simple(writer *w, const ds_i8_op *op) {
 static void write_inputs(writer *w) {
   const int64_t in_dims[] = {1, w->L}, ids_shape[] = {w->L};
   ds_onnx_value_info(&w->pb, ONNX_GRAPH_INPUT, "input_ids", ONNX_INT32, 2, in_dims);
-  ds_onnx_value_info(&w->pb, ONNX_GRAPH_INPUT, "attention_mask", w->qdq ? ONNX_INT8 : ONNX_FLOAT, 2, in_dims);
-  reshape(w, "input_ids", ids_shape, 1, "ids");
+  const int mask_type = !w->qdq ? ONNX_FLOAT : w->p.uint8_acts ? ONNX_UINT8 : ONNX_INT8;
+  ds_onnx_value_info(&w->pb, ONNX_GRAPH_INPUT, "attention_mask", mask_type, 2, in_dims);
+  ox_reshape(w, "input_ids", ids_shape, 1, "ids");
   const float D = w->mask_depth, s_mask = D / 255.0f, s_pool = 1.0f / 65536.0f;
-  grid pool = make_grid(w, 16, s_pool, -32768, -32768, 32767);
+  grid pool = ox_make_grid(w, 16, s_pool, -32768, -32768, 32767);
   if (w->qdq) {
-    /* The int8 mask read on the grid (scale D, zero point 1) is D * (mask - 1): the bias itself. */
-    init_scalar_f(w, "mask_bias/scale", D);
+    /* The mask read on the grid (scale D, zero point 1) is D * (mask - 1): the bias itself. It is
+     * copied exactly onto a 16-bit grid (-D is code -32768), the width of both ops reading it. */
+    ox_init_scalar_f(w, "mask_in/scale", D);
     const int8_t one = 1;
-    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, "mask_bias/zp", ONNX_INT8, 0, NULL, &one);
-    qdq_node(w, "DequantizeLinear", "attention_mask", "mask_bias", "mask_bias");
-    init_grid(w, "pool_weights", &pool);
-    node(w, "Softmax", (const char *[]){"mask_bias"}, 1, "pool_weights/pre");
+    ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, "mask_in/zp", mask_type, 0, NULL, &one);
+    ox_qdq_node(w, "DequantizeLinear", "attention_mask", "mask_in", "mask_in");
+    const grid bias16 = ox_make_grid(w, 16, D / 32768.0f, 0, -32768, 32767);
+    ox_init_grid(w, "mask_bias", &bias16);
+    ox_requant(w, "mask_in", "mask_bias", "mask_bias");
+    ox_init_grid(w, "pool_weights", &pool);
+    ox_node(w, "Softmax", (const char *[]){"mask_bias"}, 1, "pool_weights/pre");
     ds_onnx_attr_int(&w->pb, "axis", -1);
     ds_onnx_node_end(&w->pb);
-    qdq_node(w, "QuantizeLinear", "pool_weights/pre", "pool_weights", "pool_weights/q");
-    qdq_node(w, "DequantizeLinear", "pool_weights/q", "pool_weights", "pool_weights");
+    ox_qdq_node(w, "QuantizeLinear", "pool_weights/pre", "pool_weights", "pool_weights/q");
+    ox_qdq_node(w, "DequantizeLinear", "pool_weights/q", "pool_weights", "pool_weights");
   } else {
     const float one = 1.0f, s_one = 1.0f / 255.0f;
-    init_scalar_f(w, "mask_one", one);
-    init_scalar_f(w, "mask_depth", D);
-    node2(w, "Sub", "attention_mask", "mask_one", "mask_bias/sub");
-    node2(w, "Mul", "mask_bias/sub", "mask_depth", "mask_bias");
-    node(w, "Softmax", (const char *[]){"mask_bias"}, 1, "pool_weights");
+    ox_init_scalar_f(w, "mask_one", one);
+    ox_init_scalar_f(w, "mask_depth", D);
+    ox_node2(w, "Sub", "attention_mask", "mask_one", "mask_bias/sub");
+    ox_node2(w, "Mul", "mask_bias/sub", "mask_depth", "mask_bias");
+    ox_node(w, "Softmax", (const char *[]){"mask_bias"}, 1, "pool_weights");
     ds_onnx_attr_int(&w->pb, "axis", -1);
     ds_onnx_node_end(&w->pb);
-    report(w, "attention_mask", 0, 8, 0, 1, &s_one, -128);
-    report(w, "mask_one", 1, 8, 0, 1, &s_one, -128);
-    report(w, "mask_depth", 1, 8, 0, 1, &s_mask, -128);
-    report(w, "mask_bias/sub", 0, 8, 0, 1, &s_one, 127);
-    report(w, "mask_bias", 0, 8, 0, 1, &s_mask, 127);
-    report_grid(w, "pool_weights", 0, &pool);
+    ox_report(w, "attention_mask", 0, 8, 0, 1, &s_one, -128);
+    ox_report(w, "mask_one", 1, 8, 0, 1, &s_one, -128);
+    ox_report(w, "mask_depth", 1, 8, 0, 1, &s_mask, -128);
+    ox_report(w, "mask_bias/sub", 0, 8, 0, 1, &s_one, 127);
+    ox_report(w, "mask_bias", 0, 8, 0, 1, &s_mask, 127);
+    ox_report_grid(w, "pool_weights", 0, &pool);
   }
 }
 
@@ -480,22 +397,18 @@ static void write_inputs(writer *w) {
  * the embedding is "pooled"). */
 static void write_output(writer *w, int a, const char *name) {
   const int64_t dims[] = {1, w->m->acts[a].width};
-  if (strcmp(act_name(w, a), name) != 0) {
-    node1(w, "Identity", act_name(w, a), name);
+  if (strcmp(ox_act_name(w, a), name) != 0) {
+    ox_node1(w, "Identity", ox_act_name(w, a), name);
     if (!w->qdq) {
-      const grid g = act_grid(w, a);
-      report_grid(w, name, 0, &g);
+      const grid g = ox_act_grid(w, a);
+      ox_report_grid(w, name, 0, &g);
     }
   }
   ds_onnx_value_info(&w->pb, ONNX_GRAPH_OUTPUT, name, ONNX_FLOAT, 2, dims);
 }
 
 /* Activations that never pass a QuantizeLinear of their own (CLS pooling keeps its input's grid). */
-static int has_own_grid(writer *w, int a) {
-  for (int i = 0; i < w->m->n_ops; i++)
-    if (w->m->ops[i].out == a) return w->m->ops[i].kind != DS_I8_OP_POOL_CLS;
-  return 1;
-}
+static int has_own_grid(writer *w, int a) { return ox_cls_source(w, a) < 0; }
 
 static int write_graph(writer *w, ds_err *err) {
   const ds_i8_model *m = w->m;
@@ -505,8 +418,8 @@ static int write_graph(writer *w, ds_err *err) {
   if (w->qdq)
     for (int a = 0; a < m->n_acts; a++) {
       if (!has_own_grid(w, a)) continue;
-      const grid g = act_grid(w, a);
-      init_grid(w, act_name(w, a), &g);
+      const grid g = ox_act_grid(w, a);
+      ox_init_grid(w, ox_act_name(w, a), &g);
     }
   for (int i = 0; i < m->n_ops; i++) {
     const ds_i8_op *op = &m->ops[i];
@@ -518,7 +431,9 @@ static int write_graph(writer *w, ds_err *err) {
       case DS_I8_OP_FC:
         if (op_fc(w, op, err)) return -1;
         break;
-      case DS_I8_OP_LAYERNORM: op_layernorm(w, op); break;
+      case DS_I8_OP_LAYERNORM:
+        if (op_layernorm(w, op, err)) return -1;
+        break;
       case DS_I8_OP_ATT_SCORES: op_scores(w, op); break;
       case DS_I8_OP_SOFTMAX: op_softmax(w, op); break;
       case DS_I8_OP_ATT_CONTEXT: op_context(w, op); break;
@@ -554,7 +469,9 @@ int ds_onnx_export_graph(const ds_i8_model *m, const ds_onnx_export_params *p, d
   w->mask_depth = ds_export_mask_depth(m);
   w->on_tensor = w->qdq ? NULL : on_tensor;
   w->ctx = ctx;
-  int rc = write_graph(w, err);
+  w->fine_grid_written = calloc((size_t)m->n_acts, 1);
+  int rc = w->fine_grid_written ? write_graph(w, err) : ds_export_fail(err, "export: out of memory");
+  if (rc == 0 && w->out_of_memory) rc = ds_export_fail(err, "export: out of memory");
   if (rc == 0) rc = ds_pb_finish(&w->pb, err);
   if (rc == 0) {
     *data = w->pb.data;
@@ -562,6 +479,8 @@ int ds_onnx_export_graph(const ds_i8_model *m, const ds_onnx_export_params *p, d
     w->pb.data = NULL;
   }
   ds_pb_free(&w->pb);
+  free(w->fine_grid_written);
+  free(w->widened);
   free(w);
   return rc;
 }

@@ -14,6 +14,7 @@
 typedef struct {
   tfl_graph g;
   const ds_i8_model *m;
+  ds_tflite_export_params p;
   int L;
   int *act_t;        /* tensor of each activation, -1 until made */
   int ids, mask_bias, pool_weights;
@@ -173,35 +174,73 @@ static int op_fc(tw *w, const ds_i8_op *op, ds_err *err) {
 }
 
 /* LayerNorm in 16-bit builtins. Ranges come from the input grid alone (no calibration): with the
- * input spanning R = 255 steps of s, |x - mean| <= R, the variance <= R^2/4, and the variance is
- * floored at s^2/2 (a row flatter than that is all one code: its normalized value is 0 anyway). */
+ * input spanning R = 255 steps of s, |x - mean| <= R and the variance <= R^2/4.
+ *
+ * One RSQRT cannot cover that variance range. LiteRT's int16 RSQRT is a 513-entry table interpolated
+ * linearly over 128-code segments, and 1/sqrt is too curved for that below a few hundred codes
+ * (code 45 of a grid that reaches 1/sqrt of code 1 gives 3.6x the true value; codes 128-256 are up
+ * to 3.3% off), while a row a few input steps wide (a teacher-initialized student's frequent words)
+ * has a variance of a few codes on a grid that holds R^2/4. So the row is normalized twice:
+ *   r0 = RSQRT(var), its output clamped at 1/sqrt(vc), vc = max(32 variance codes, eps), where the
+ *        table is flat: within 7% over and 15% under 1/sqrt(var) for a row wider than vc, 1/sqrt(vc)
+ *        (less than its own) for a narrower one; r0 sqrt(var + eps) < LN_F sqrt(1 + eps/vc);
+ *   d1 = (x - mean) r0, and t = mean(d1^2) + eps r0^2 = r0^2 (var + eps): about 1 for a row wider
+ *        than vc, var/vc for a narrower one, on a grid up to LN_F^2 (1 + eps/vc);
+ *   normalized = d1 RSQRT(t) = (x - mean) / sqrt(var + eps), with the native runtime's eps.
+ * A row of variance vc/32 (spread over about one input step) has t at 2% of its grid (655 codes),
+ * where RSQRT is within 0.3%; the second RSQRT is clamped at 128 codes of t, again a flat table. */
+#define LN_VC_CODES 32.0f /* vc in codes of the variance grid */
+#define LN_F 1.25f        /* bound on r0 sqrt(var), with margin */
+
 static void op_layernorm(tw *w, const ds_i8_op *op) {
   const ds_i8_act *x = &w->m->acts[op->in[0]], *y = &w->m->acts[op->out];
   const int C = x->width;
   int32_t sh[3], col[2];
   act_shape(w, op->in[0], sh);
   col[0] = sh[0], col[1] = 1;
-  const float s = x->q.scale, R = s * (float)(x->q.qmax - x->q.qmin);
+  const float s = x->q.scale, R = s * (float)(x->q.qmax - x->q.qmin), eps = op->eps > 0.0f ? op->eps : 0.0f;
   const char *X = y->name;
   const int x16 = t16(w, nm(w, X, "/x16"), 2, sh, s);
   quantize(w, act(w, op->in[0]), x16);
   const int32_t axis = -1;
   const tfl_options keep = {.type = TFL_OPTIONS_REDUCER, .i = {1}};
-  const int mean = t16(w, nm(w, X, "/mean"), 2, col, R / 32767.0f);
+  /* The mean and x - mean on s/128 (|x|, |x - mean| <= 255 s fit): x - mean is then exact, and a
+   * narrow row is off only by the mean's rounding, at most s/256 in every element. */
+  const int mean = t16(w, nm(w, X, "/mean"), 2, col, s / 128.0f);
   op2(w, TFL_OP_MEAN, x16, const_i32(w, nm(w, X, "/axis"), &axis, 1), mean, &keep);
-  const int d = t16(w, nm(w, X, "/centered"), 2, sh, R / 32767.0f);
+  const int d = t16(w, nm(w, X, "/centered"), 2, sh, s / 128.0f);
   const tfl_options so = {.type = TFL_OPTIONS_SUB};
   op2(w, TFL_OP_SUB, x16, mean, d, &so);
+  /* first pass: r0 */
   const int d2 = t16(w, nm(w, X, "/squared"), 2, sh, R * R / 32767.0f);
   mul(w, d, d, d2);
-  const int var = t16(w, nm(w, X, "/var"), 2, col, R * R / 4.0f / 32767.0f);
+  const float var_step = R * R / 4.0f / 32767.0f, vc = fmaxf(LN_VC_CODES * var_step, eps);
+  const int var = t16(w, nm(w, X, "/var"), 2, col, var_step);
   op2(w, TFL_OP_MEAN, d2, const_i32(w, nm(w, X, "/axis2"), &axis, 1), var, &keep);
-  const float rmax = sqrtf(2.0f) / s; /* 1 / sqrt(var floor) */
-  const int rstd = t16(w, nm(w, X, "/rstd"), 2, col, rmax / 32767.0f);
-  op1(w, TFL_OP_RSQRT, var, rstd, NULL);
-  const float nmax = sqrtf((float)C);
+  const int r0 = t16(w, nm(w, X, "/rstd0"), 2, col, 1.0f / sqrtf(vc) / 32767.0f);
+  op1(w, TFL_OP_RSQRT, var, r0, NULL);
+  /* second pass: t = mean(d1^2) + eps * r0^2, then 1 / sqrt(t) */
+  const float F = LN_F * sqrtf(1.0f + eps / vc), T = F * F, nmax = sqrtf((float)C);
+  const int d1 = t16(w, nm(w, X, "/centered1"), 2, sh, F * nmax / 32767.0f);
+  mul(w, d, r0, d1);
+  const int d12 = t16(w, nm(w, X, "/squared1"), 2, sh, T * (float)C / 32767.0f);
+  mul(w, d1, d1, d12);
+  int t = t16(w, nm(w, X, "/var1"), 2, col, T / 32767.0f);
+  op2(w, TFL_OP_MEAN, d12, const_i32(w, nm(w, X, "/axis3"), &axis, 1), t, &keep);
+  if (eps > 0.0f) {
+    const float emax = sqrtf(eps / vc), seps = sqrtf(eps); /* sqrt(eps) * r0 <= emax <= 1 */
+    const int e1 = t16(w, nm(w, X, "/eps_r"), 2, col, emax / 32767.0f);
+    mul(w, r0, const_f16(w, nm(w, X, "/sqrt_eps"), &seps, 1), e1);
+    const int e2 = t16(w, nm(w, X, "/eps_r2"), 2, col, emax * emax / 32767.0f);
+    mul(w, e1, e1, e2);
+    const int te = t16(w, nm(w, X, "/t"), 2, col, T / 32767.0f);
+    add(w, t, e2, te);
+    t = te;
+  }
+  const int r1 = t16(w, nm(w, X, "/rstd"), 2, col, 1.0f / sqrtf(128.0f * T / 32767.0f) / 32767.0f);
+  op1(w, TFL_OP_RSQRT, t, r1, NULL);
   const int nrm = t16(w, nm(w, X, "/normalized"), 2, sh, nmax / 32767.0f);
-  mul(w, d, rstd, nrm);
+  mul(w, d1, r1, nrm);
   float gmax = 0.0f;
   for (int c = 0; c < C; c++) gmax = fmaxf(gmax, fabsf(op->gamma[c]));
   const int gamma = const_f16(w, nm(w, X, ".weight"), op->gamma, C);
@@ -263,7 +302,10 @@ static void op_pool(tw *w, const ds_i8_op *op) {
   }
   int32_t sh[3];
   act_shape(w, op->in[0], sh);
-  const int x16 = t16(w, nm(w, y->name, "/x16"), 2, sh, x->q.scale);
+  /* The int8 codes times 128 (|q - zp| <= 255 fits): Qualcomm's HTP runs this int16 BATCH_MATMUL
+   * with its result on a grid of 2 input steps, biased by -1.4 steps on average, when the input keeps
+   * the int8 scale and so spans only 8 of its 16 bits (LiteRT's CPU is exact either way). */
+  const int x16 = t16(w, nm(w, y->name, "/x16"), 2, sh, x->q.scale / 128.0f);
   quantize(w, act(w, op->in[0]), x16);
   float lo, hi;
   ds_export_act_range(y, &lo, &hi);
@@ -285,36 +327,59 @@ static void op_simple(tw *w, const ds_i8_op *op) {
 
 /* ---- inputs ---- */
 
+/* An ids tensor of the type params.ids asks for (export_tflite.h). The type is the graph input's
+ * itself: converting inside the graph would need a CAST that Vela and QNN leave on the CPU. */
+static int ids_tensor(tw *w, const char *name, int nd, const int32_t *shape) {
+  const ds_tfl_ids_type t = w->p.ids;
+  const int type = t == DS_TFL_IDS_INT32 || (t == DS_TFL_IDS_AUTO && w->m->n_ids > 32767) ? TFL_INT32 : TFL_INT16;
+  if (t == DS_TFL_IDS_AUTO) return tfl_tensor_q(&w->g, name, type, nd, shape, 1.0f, 0, NULL, 0);
+  return tfl_tensor_add(&w->g, name, type, nd, shape, 0, NULL, NULL, 0, NULL, 0);
+}
+
 static void write_inputs(tw *w) {
   const int32_t in_shape[] = {1, w->L}, flat[] = {w->L}, row[] = {1, w->L};
-  /* Ids are int16 when the vocabulary fits (Vela runs GATHER on the Ethos-U only with 16-bit
-   * indices; converting int32 inside the graph would need a CAST it leaves on the CPU), else int32. */
-  const int ids_type = w->m->n_ids <= 32767 ? TFL_INT16 : TFL_INT32;
-  /* Ids carry a unit quantization only because Vela wants one on every tensor a RESHAPE touches. */
-  const int ids_in = tfl_tensor_q(&w->g, "input_ids", ids_type, 2, in_shape, 1.0f, 0, NULL, 0);
+  const int ids_in = ids_tensor(w, "input_ids", 2, in_shape);
   const float D = ds_export_mask_depth(w->m);
   const int mask_in = tfl_tensor_q(&w->g, "attention_mask", TFL_INT8, 2, in_shape, D, 1, NULL, 0);
   w->g.inputs[0] = ids_in;
   w->g.inputs[1] = mask_in;
   w->g.n_inputs = 2;
-  w->ids = tfl_tensor_q(&w->g, "ids", ids_type, 1, flat, 1.0f, 0, NULL, 0);
+  w->ids = ids_tensor(w, "ids", 1, flat);
   reshape(w, ids_in, flat, 1, w->ids);
   /* 16384 steps for D: the bias values -D and 0 are exact. */
   w->mask_bias = t16(w, "mask_bias", 2, row, D / 16384.0f);
   quantize(w, mask_in, w->mask_bias);
+  /* Mean pooling's weights, 1/n on real tokens. Only for mean pooling: a SOFTMAX nothing reads
+   * would become a dangling output of the NPU graph (QNN keeps it). */
+  int mean_pool = 0;
+  for (int i = 0; i < w->m->n_ops; i++) mean_pool |= w->m->ops[i].kind == DS_I8_OP_POOL_MEAN;
+  if (!mean_pool) return;
   w->pool_weights = t16(w, "pool_weights", 2, row, 1.0f / 32768.0f);
   const tfl_options o = {.type = TFL_OPTIONS_SOFTMAX, .f = 1.0f};
   op1(w, TFL_OP_SOFTMAX, w->mask_bias, w->pool_weights, &o);
 }
 
-int ds_tflite_export_buffer(const ds_i8_model *m, unsigned char **data, size_t *size, ds_err *err) {
+ds_tflite_export_params ds_tflite_export_default_params(void) {
+  ds_tflite_export_params p = {DS_TFL_IDS_AUTO};
+  return p;
+}
+
+int ds_tflite_export_buffer_with(const ds_i8_model *m, const ds_tflite_export_params *p, unsigned char **data,
+                                 size_t *size, ds_err *err) {
   *data = NULL;
   *size = 0;
   if (ds_export_check_model(m, err)) return -1;
+  const ds_tflite_export_params P = p ? *p : ds_tflite_export_default_params();
+  if (P.ids != DS_TFL_IDS_AUTO && P.ids != DS_TFL_IDS_INT32 && P.ids != DS_TFL_IDS_INT16_PLAIN)
+    return ds_export_fail(err, "tflite export: unknown ids type %d", (int)P.ids);
+  if (P.ids == DS_TFL_IDS_INT16_PLAIN && m->n_ids > 32767)
+    return ds_export_fail(err, "tflite export: %d token ids do not fit int16 input_ids (at most 32767): use int32 ids",
+                          m->n_ids);
   tw w;
   memset(&w, 0, sizeof w);
   tfl_graph_init(&w.g);
   w.m = m;
+  w.p = P;
   w.L = m->max_len;
   w.act_t = malloc(sizeof(int) * (size_t)m->n_acts);
   if (!w.act_t) {
@@ -355,10 +420,14 @@ int ds_tflite_export_buffer(const ds_i8_model *m, unsigned char **data, size_t *
   return rc;
 }
 
-int ds_tflite_export(const ds_i8_model *m, const char *path, ds_err *err) {
+int ds_tflite_export_buffer(const ds_i8_model *m, unsigned char **data, size_t *size, ds_err *err) {
+  return ds_tflite_export_buffer_with(m, NULL, data, size, err);
+}
+
+int ds_tflite_export_with(const ds_i8_model *m, const ds_tflite_export_params *p, const char *path, ds_err *err) {
   unsigned char *data;
   size_t size;
-  if (ds_tflite_export_buffer(m, &data, &size, err)) return -1;
+  if (ds_tflite_export_buffer_with(m, p, &data, &size, err)) return -1;
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   FILE *f = fopen(tmp, "wb");
@@ -370,4 +439,8 @@ int ds_tflite_export(const ds_i8_model *m, const char *path, ds_err *err) {
     return ds_export_fail(err, "%s: cannot write the TFLite model", path);
   }
   return 0;
+}
+
+int ds_tflite_export(const ds_i8_model *m, const char *path, ds_err *err) {
+  return ds_tflite_export_with(m, NULL, path, err);
 }

@@ -194,6 +194,15 @@ expect_fail resume-teacher-itself "good\.h5" "not a 'distill-checkpoint' file" -
 expect_fail no-student "student" -- --teacher "$WORK/good.h5" --out "$WORK/out_no-student"
 expect_fail no-teacher "teacher" -- --student "$WORK/good.cfg" --out "$WORK/out_no-teacher"
 expect_fail run-missing-config "nope\.cfg" -- run "$WORK/nope.cfg" --out "$WORK/out_run-missing-config"
+# Export targets: an unknown one, and formats a target's toolchain does not read (refused before any file).
+expect_fail export-unknown-target "unknown target 'npu9'" -- export --checkpoint "$WORK/none.ckpt" \
+  --format onnx --out "$WORK/out_export-unknown-target" --target npu9
+expect_fail export-ethos-u-onnx "ethos-u takes --format tflite" -- export --checkpoint "$WORK/none.ckpt" \
+  --format onnx --out "$WORK/out_export-ethos-u-onnx" --target ethos-u
+expect_fail export-openvino-encodings "openvino takes --format onnx or tflite" -- export \
+  --checkpoint "$WORK/none.ckpt" --format encodings --out "$WORK/out_export-openvino-encodings" --target openvino
+expect_fail export-target-native "not native" -- export --checkpoint "$WORK/none.ckpt" --format native \
+  --out "$WORK/out_export-target-native" --target qnn-htp
 
 # The good files do train (so the failures above are about the bad part alone).
 n_cases=$((n_cases + 1))

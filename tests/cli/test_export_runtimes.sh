@@ -26,9 +26,11 @@ python3 check_flatbuf.py "$tmp/flatbuf.tflite" 2> /dev/null
 # A random untrained student amplifies one-step rounding differences (round half to even in
 # QuantizeLinear vs half away from zero in the runtime) far more than a trained one does, so these
 # fixtures get looser bounds than tests/cli/test_export_trained.sh (0.999 / 99%). w8a16 is more
-# precise than the int8 model it is compared with, so it sits further from it.
-python3 check_onnx.py --min-cos 0.99 --min-top1 0.97 "$tmp"/onnx_*/qdq.onnx "$tmp"/onnx_*/u8.onnx "$tmp"/onnx_*/float*.onnx
-python3 check_onnx.py --min-cos 0.97 --min-top1 0.95 "$tmp"/onnx_*/a16.onnx "$tmp"/onnx_*/u8a16.onnx
+# precise than the int8 model it is compared with, so it sits further from it; --uint8 holds LayerNorm's
+# gamma in 8 bits as Qualcomm's HTP requires, which the fixtures' random LayerNorms feel more than a
+# trained student does.
+python3 check_onnx.py --min-cos 0.99 --min-top1 0.97 "$tmp"/onnx_*/qdq.onnx "$tmp"/onnx_*/float*.onnx
+python3 check_onnx.py --min-cos 0.97 --min-top1 0.95 "$tmp"/onnx_*/a16.onnx "$tmp"/onnx_*/u8.onnx "$tmp"/onnx_*/u8a16.onnx
 python3 check_tflite.py --min-cos 0.99 --min-top1 0.97 "$tmp"/tflite_mean "$tmp"/tflite_cls 2> /dev/null
 python3 check_encodings.py "$tmp"/onnx_mean "$tmp"/onnx_cls
 python3 check_vela.py "$tmp"/tflite_mean/model.tflite "$tmp"/tflite_cls/model.tflite
