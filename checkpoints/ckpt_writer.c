@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "checkpoints/ckpt_h5.h"
 
 struct ds_ckpt_writer {
@@ -273,29 +274,6 @@ int ds_ckpt_write_attr_f64(ds_ckpt_writer *w, const char *name, double value, ds
   return rc;
 }
 
-static int fsync_path(const char *path, int flags) {
-  int fd = open(path, flags);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  /* Some file systems cannot sync a directory; the rename is then as durable as it gets. */
-  if (rc != 0 && errno == EINVAL) rc = 0;
-  int e = errno;
-  close(fd);
-  errno = e;
-  return rc;
-}
-
-static char *dir_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  if (!slash) return str_concat(".", "");
-  size_t n = slash == path ? 1 : (size_t)(slash - path);
-  char *d = malloc(n + 1);
-  if (!d) return NULL;
-  memcpy(d, path, n);
-  d[n] = '\0';
-  return d;
-}
-
 int ds_ckpt_writer_commit(ds_ckpt_writer *w, ds_err *err) {
   if (!w) return ds_fail(err, "checkpoint: no writer to commit");
   if (w->failed) {
@@ -318,7 +296,7 @@ int ds_ckpt_writer_commit(ds_ckpt_writer *w, ds_err *err) {
     ds_ckpt_writer_abort(w);
     return -1;
   }
-  if (fsync_path(w->tmp, O_RDONLY) != 0) {
+  if (ds_fsync_path(w->tmp, 0) != 0) {
     ds_fail(err, "%s: cannot sync checkpoint to disk: %s", w->tmp, strerror(errno));
     ds_ckpt_writer_abort(w);
     return -1;
@@ -329,12 +307,11 @@ int ds_ckpt_writer_commit(ds_ckpt_writer *w, ds_err *err) {
     return -1;
   }
   /* The rename is only durable once the directory entry itself reaches the disk. */
-  char *dir = dir_of(w->path);
+  char dir[DS_ATOMIC_PATH_MAX];
+  ds_dir_of(w->path, dir, sizeof dir);
   int rc = 0;
-  if (!dir) rc = ds_fail(err, "%s: out of memory", w->path);
-  else if (fsync_path(dir, O_RDONLY | O_DIRECTORY) != 0)
+  if (ds_fsync_path(dir, 1) != 0)
     rc = ds_fail(err, "%s: saved, but cannot sync directory %s: %s", w->path, dir, strerror(errno));
-  free(dir);
   writer_free(w);
   return rc;
 }

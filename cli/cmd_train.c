@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/atomic_file.h"
 #include "cli/progress.h"
 #include "train/trainer.h"
 
@@ -88,19 +89,17 @@ static void run_name(const ds_config *c, const char *cfg_path, char *out, size_t
   snprintf(out, n, "%s", base);
 }
 
-static int write_config(const ds_config *c, const char *dir) {
-  char path[DS_PATH_MAX + 32], tmp[DS_PATH_MAX + 40];
+static int write_config(const ds_config *c, const char *dir, ds_err *err) {
+  char path[DS_PATH_MAX + 32];
   snprintf(path, sizeof path, "%s/config.cfg", dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) return -1;
-  fprintf(f, "# The fully resolved config of this run: `distill run %s` repeats it.\n", path);
-  const int bad = ds_config_write(c, f) != 0;
-  if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-    remove(tmp);
-    return -1;
+  ds_atomic_file a;
+  if (ds_atomic_open(&a, path, "w", err)) return -1;
+  fprintf(a.f, "# The fully resolved config of this run: `distill run %s` repeats it.\n", path);
+  if (ds_config_write(c, a.f) != 0) {
+    ds_atomic_abort(&a);
+    return ds_fail(err, "%s: cannot write the config", path);
   }
-  return 0;
+  return ds_atomic_commit(&a, err);
 }
 
 int cli_train(int argc, char **argv, int is_run) {
@@ -201,9 +200,13 @@ int cli_train(int argc, char **argv, int is_run) {
     return cli_error("%s", err.msg);
   }
   /* Everything checked: only now does the run folder appear. */
-  if (mkdir_p(dir) != 0 || write_config(&tr.cfg, dir) != 0) {
+  if (mkdir_p(dir) != 0) {
     ds_trainer_close(&tr);
     return cli_error("%s: cannot create the run folder (%s)", dir, strerror(errno));
+  }
+  if (write_config(&tr.cfg, dir, &err) != 0) {
+    ds_trainer_close(&tr);
+    return cli_error("%s", err.msg);
   }
   cli_progress prog;
   cli_progress_init(&prog, &tr, dir, cfg.train.quiet);

@@ -12,23 +12,13 @@
 #include "quant/requant.h"
 #include <string.h>
 
-int ds_export_fail(ds_err *err, const char *fmt, ...) {
-  if (err) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 static int act_ok(const ds_i8_model *m, int a, ds_i8_act_kind kind) {
   return a >= 0 && a < m->n_acts && m->acts[a].kind == kind;
 }
 
 int ds_export_check_model(const ds_i8_model *m, ds_err *err) {
   if (m->n_ops < 1 || m->max_len < 1 || m->dim < 1 || m->emb_act < 0 || m->emb_act >= m->n_acts)
-    return ds_export_fail(err, "export: the int8 model is empty or has no embedding output");
+    return ds_fail(err, "export: the int8 model is empty or has no embedding output");
   for (int i = 0; i < m->n_ops; i++) {
     const ds_i8_op *op = &m->ops[i];
     const ds_i8_act *out = op->out >= 0 && op->out < m->n_acts ? &m->acts[op->out] : NULL;
@@ -51,7 +41,7 @@ int ds_export_check_model(const ds_i8_model *m, ds_err *err) {
       case DS_I8_OP_POOL_CLS: ok = act_ok(m, op->in[0], DS_I8_ACT_TOKENS) && out->kind == DS_I8_ACT_VECTOR; break;
       default: ok = 0; break;
     }
-    if (!ok) return ds_export_fail(err, "export: op %d (kind %d) of the int8 model is malformed or unprepared", i,
+    if (!ok) return ds_fail(err, "export: op %d (kind %d) of the int8 model is malformed or unprepared", i,
                                    (int)op->kind);
   }
   return 0;
@@ -68,7 +58,7 @@ int ds_export_table(const ds_i8_model *m, const ds_i8_op *op, int8_t *out, int *
   for (int i = 0; i < n; i++) {
     const int r = op->kind == DS_I8_OP_EMBED && m->id_map ? m->id_map[i] : i;
     if (r < 0 || r >= w->rows)
-      return ds_export_fail(err, "export: table '%s' has no row %d (id %d)", w->name, r, i);
+      return ds_fail(err, "export: table '%s' has no row %d (id %d)", w->name, r, i);
     for (int c = 0; c < w->cols; c++) {
       const int32_t v = ds_quant_multiply(w->data[(size_t)r * w->cols + c], op->multiplier[r], op->shift[r]);
       out[(size_t)i * w->cols + c] = ds_quant_clamp_i8(v + q->zero_point, q->qmin, q->qmax);
@@ -164,7 +154,7 @@ int ds_export_describe_file(const char *path, char **text, ds_err *err) {
   fclose(f);
   if (!ok) {
     free(data);
-    return ds_export_fail(err, "%s: cannot read the file", path);
+    return ds_fail(err, "%s: cannot read the file", path);
   }
   data[size] = 0;
   int rc;
@@ -177,7 +167,7 @@ int ds_export_describe_file(const char *path, char **text, ds_err *err) {
   if (rc) {
     char msg[sizeof err->msg];
     snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
-    return ds_export_fail(err, "%s: %s", path, msg);
+    return ds_fail(err, "%s: %s", path, msg);
   }
   return 1;
 }

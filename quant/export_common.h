@@ -19,9 +19,6 @@
 
 #define DS_EXPORT_MASK_MARGIN 24.0f
 
-/* Formats into err (if non-NULL) and returns -1, like ds_fail (quant/ links libc and libm only). */
-int ds_export_fail(ds_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Checks what every exporter relies on: a prepared model whose op list is the student graph
  * int8_model.h describes (known kinds, indices in range, the ops' inputs of the right kinds). */
 int ds_export_check_model(const ds_i8_model *m, ds_err *err);

@@ -1,5 +1,6 @@
 /* The encodings JSON, collected from the float ONNX graph writer's report of every tensor
  * (export_onnx_graph.h) so that the two cannot disagree on which tensors exist. */
+#include "common/atomic_file.h"
 #include "quant/export_encodings.h"
 
 #include <stdio.h>
@@ -63,22 +64,19 @@ int ds_encodings_export(const ds_i8_model *m, const ds_onnx_export_params *p, co
   }
   free(onnx);
   int rc = 0;
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = c.act.t.failed || c.param.t.failed ? NULL : fopen(tmp, "w");
-  if (!f) {
-    rc = ds_export_fail(err, "%s: cannot write the encodings", path);
-  } else {
+  ds_atomic_file a;
+  if (c.act.t.failed || c.param.t.failed) {
+    rc = ds_fail(err, "%s: out of memory for the encodings", path);
+  } else if ((rc = ds_atomic_open(&a, path, "w", err)) == 0) {
+    FILE *f = a.f;
     fprintf(f, "{\n  \"version\": \"0.6.1\",\n  \"activation_encodings\": {%s\n  },\n", c.act.t.buf ? c.act.t.buf : "");
     fprintf(f, "  \"param_encodings\": {%s\n  },\n", c.param.t.buf ? c.param.t.buf : "");
     fprintf(f, "  \"quantizer_args\": {\"activation_bitwidth\": %d, \"param_bitwidth\": 8, \"dtype\": \"int\", "
                "\"per_channel_quantization\": true, \"is_symmetric\": false, \"quant_scheme\": \"qat\"}\n}\n",
             8);
-    if (fclose(f) || rename(tmp, path)) {
-      remove(tmp);
-      rc = ds_export_fail(err, "%s: cannot write the encodings", path);
-    }
+    rc = ds_atomic_commit(&a, err);
   }
+  if (rc) ds_fail_prefix(err, "encodings export");
   free(c.act.t.buf);
   free(c.param.t.buf);
   return rc;
@@ -172,7 +170,7 @@ int ds_encodings_describe(const char *json, size_t size, char **text, ds_err *er
   if (describe_map(&o, json, end, "activation_encodings") || describe_map(&o, json, end, "param_encodings") ||
       o.failed) {
     free(o.buf);
-    return ds_export_fail(err, "inspect: malformed encodings JSON");
+    return ds_fail(err, "inspect: malformed encodings JSON");
   }
   *text = o.buf;
   return 0;

@@ -3,6 +3,7 @@
  * QuantizeLinear makes "A/q" and DequantizeLinear "A", which consumers read; data movement (reshape,
  * transpose, gather) also sits between a DQ and a Q, on one grid. In the float graph the op writes "A"
  * directly. The shared helpers (ox_*) are in export_onnx_writer.c. */
+#include "common/atomic_file.h"
 #include "quant/export_onnx.h"
 
 #include <math.h>
@@ -56,7 +57,7 @@ static int op_table(writer *w, const ds_i8_op *op, ds_err *err) {
   if (!tab || (!w->qdq && !ftab) || ds_export_table(m, op, tab, &n, err)) {
     free(tab);
     free(ftab);
-    return err && err->msg[0] ? -1 : ds_export_fail(err, "export: out of memory for table '%s'", wt->name);
+    return err && err->msg[0] ? -1 : ds_fail(err, "export: out of memory for table '%s'", wt->name);
   }
   const grid g = ox_act_grid(w, op->out);
   const char *A = ox_act_name(w, op->out);
@@ -110,12 +111,12 @@ static int op_fc(writer *w, const ds_i8_op *op, ds_err *err) {
   int32_t *bias = malloc(sizeof(int32_t) * R);
   if (!ws || !bs || !fb || !zeros || !bias || (!w->qdq && !fw)) {
     free(ws), free(bs), free(fw), free(fb), free(zeros), free(bias);
-    return ds_export_fail(err, "export: out of memory for '%s'", wt->name);
+    return ds_fail(err, "export: out of memory for '%s'", wt->name);
   }
   for (int r = 0; r < R; r++) {
     if (llabs((long long)wt->bias[r] * fine) > INT32_MAX) {
       free(ws), free(bs), free(fw), free(fb), free(zeros), free(bias);
-      return ds_export_fail(err, "export: bias of '%s' row %d does not fit int32 on its 16-bit input's grid",
+      return ds_fail(err, "export: bias of '%s' row %d does not fit int32 on its 16-bit input's grid",
                             wt->name, r);
     }
     bias[r] = wt->bias[r] * fine;
@@ -181,14 +182,14 @@ static int layernorm_params_u8(writer *w, const ds_i8_op *op, const char *g, con
   int32_t *bq = malloc(sizeof(int32_t) * (size_t)C);
   if (!gq || !bq) {
     free(gq), free(bq);
-    return ds_export_fail(err, "export: out of memory for '%s'", g);
+    return ds_fail(err, "export: out of memory for '%s'", g);
   }
   for (int c = 0; c < C; c++) {
     gq[c] = (uint8_t)fminf(fmaxf(lrintf(op->gamma[c] / s_g) + (float)zp, 0.0f), 255.0f);
     const double v = rint((double)op->beta[c] / s_b);
     if (fabs(v) > INT32_MAX) {
       free(gq), free(bq);
-      return ds_export_fail(err, "export: beta of '%s' channel %d does not fit int32 at s_x * s_gamma", g, c);
+      return ds_fail(err, "export: beta of '%s' channel %d does not fit int32 at s_x * s_gamma", g, c);
     }
     bq[c] = (int32_t)v;
   }
@@ -460,7 +461,7 @@ int ds_onnx_export_graph(const ds_i8_model *m, const ds_onnx_export_params *p, d
   *size = 0;
   if (ds_export_check_model(m, err)) return -1;
   writer *w = calloc(1, sizeof *w);
-  if (!w) return ds_export_fail(err, "export: out of memory");
+  if (!w) return ds_fail(err, "export: out of memory");
   ds_pb_init(&w->pb);
   w->m = m;
   w->p = p ? *p : ds_onnx_export_default_params();
@@ -470,8 +471,8 @@ int ds_onnx_export_graph(const ds_i8_model *m, const ds_onnx_export_params *p, d
   w->on_tensor = w->qdq ? NULL : on_tensor;
   w->ctx = ctx;
   w->fine_grid_written = calloc((size_t)m->n_acts, 1);
-  int rc = w->fine_grid_written ? write_graph(w, err) : ds_export_fail(err, "export: out of memory");
-  if (rc == 0 && w->out_of_memory) rc = ds_export_fail(err, "export: out of memory");
+  int rc = w->fine_grid_written ? write_graph(w, err) : ds_fail(err, "export: out of memory");
+  if (rc == 0 && w->out_of_memory) rc = ds_fail(err, "export: out of memory");
   if (rc == 0) rc = ds_pb_finish(&w->pb, err);
   if (rc == 0) {
     *data = w->pb.data;
@@ -494,15 +495,7 @@ int ds_onnx_export(const ds_i8_model *m, const ds_onnx_export_params *p, const c
   unsigned char *data;
   size_t size;
   if (ds_onnx_export_buffer(m, p, &data, &size, err)) return -1;
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  int ok = f && fwrite(data, 1, size, f) == size;
-  if (f && fclose(f)) ok = 0;
+  const int rc = ds_atomic_write(path, data, size, err);
   free(data);
-  if (!ok || rename(tmp, path)) {
-    remove(tmp);
-    return ds_export_fail(err, "%s: cannot write the ONNX model", path);
-  }
-  return 0;
+  return rc ? ds_fail_prefix(err, "ONNX export") : 0;
 }

@@ -207,7 +207,7 @@ static int describe_graph(ds_export_text *o, span g, ds_err *err) {
       tensor_info *t = realloc(inits, sizeof *t * (size_t)cap);
       if (!t) {
         free(inits);
-        return ds_export_fail(err, "inspect: out of memory");
+        return ds_fail(err, "inspect: out of memory");
       }
       inits = t;
     }
@@ -215,7 +215,7 @@ static int describe_graph(ds_export_text *o, span g, ds_err *err) {
   }
   if (r < 0) {
     free(inits);
-    return ds_export_fail(err, "inspect: malformed ONNX graph");
+    return ds_fail(err, "inspect: malformed ONNX graph");
   }
   ds_export_text_put(o, "  inputs:\n");
   for (s = g; next(&s, &f) > 0;)
@@ -291,7 +291,7 @@ int ds_onnx_describe(const unsigned char *data, size_t size, char **text, ds_err
         if (g.field == ONNX_OPSET_VERSION) opset = (int64_t)g.v;
     }
   }
-  if (r < 0 || !graph.p) return ds_export_fail(err, "inspect: not a readable ONNX model");
+  if (r < 0 || !graph.p) return ds_fail(err, "inspect: not a readable ONNX model");
   ds_export_text_put(&o, "ONNX model: IR version %lld, opset %lld, producer %.*s\n", (long long)ir,
                      (long long)opset, (int)(producer.end - producer.p), producer.p ? (const char *)producer.p : "");
   if (describe_graph(&o, graph, err)) {
@@ -300,7 +300,7 @@ int ds_onnx_describe(const unsigned char *data, size_t size, char **text, ds_err
   }
   if (o.failed) {
     free(o.buf);
-    return ds_export_fail(err, "inspect: out of memory");
+    return ds_fail(err, "inspect: out of memory");
   }
   *text = o.buf;
   return 0;

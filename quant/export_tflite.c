@@ -1,5 +1,6 @@
 /* The TFLite graph of an int8 model (export_tflite.h). Activation tensors carry the int8 model's
  * names; intermediates add a suffix ("layers.0.ln1/var"). */
+#include "common/atomic_file.h"
 #include "quant/export_tflite.h"
 
 #include <math.h>
@@ -130,7 +131,7 @@ static int op_table(tw *w, const ds_i8_op *op, ds_err *err) {
   const int rows = ds_export_table_rows(w->m, op);
   int8_t *tab = malloc((size_t)rows * wt->cols);
   int n = 0;
-  if (!tab) return ds_export_fail(err, "tflite export: out of memory for '%s'", wt->name);
+  if (!tab) return ds_fail(err, "tflite export: out of memory for '%s'", wt->name);
   if (ds_export_table(w->m, op, tab, &n, err)) {
     free(tab);
     return -1;
@@ -155,7 +156,7 @@ static int op_fc(tw *w, const ds_i8_op *op, ds_err *err) {
   int64_t *zeros = calloc((size_t)wt->rows, sizeof(int64_t));
   if (!ws || !bs || !zeros) {
     free(ws), free(bs), free(zeros);
-    return ds_export_fail(err, "tflite export: out of memory for '%s'", wt->name);
+    return ds_fail(err, "tflite export: out of memory for '%s'", wt->name);
   }
   for (int r = 0; r < wt->rows; r++) {
     ws[r] = wt->scale[r] * alpha;
@@ -371,9 +372,9 @@ int ds_tflite_export_buffer_with(const ds_i8_model *m, const ds_tflite_export_pa
   if (ds_export_check_model(m, err)) return -1;
   const ds_tflite_export_params P = p ? *p : ds_tflite_export_default_params();
   if (P.ids != DS_TFL_IDS_AUTO && P.ids != DS_TFL_IDS_INT32 && P.ids != DS_TFL_IDS_INT16_PLAIN)
-    return ds_export_fail(err, "tflite export: unknown ids type %d", (int)P.ids);
+    return ds_fail(err, "tflite export: unknown ids type %d", (int)P.ids);
   if (P.ids == DS_TFL_IDS_INT16_PLAIN && m->n_ids > 32767)
-    return ds_export_fail(err, "tflite export: %d token ids do not fit int16 input_ids (at most 32767): use int32 ids",
+    return ds_fail(err, "tflite export: %d token ids do not fit int16 input_ids (at most 32767): use int32 ids",
                           m->n_ids);
   tw w;
   memset(&w, 0, sizeof w);
@@ -384,7 +385,7 @@ int ds_tflite_export_buffer_with(const ds_i8_model *m, const ds_tflite_export_pa
   w.act_t = malloc(sizeof(int) * (size_t)m->n_acts);
   if (!w.act_t) {
     tfl_graph_free(&w.g);
-    return ds_export_fail(err, "tflite export: out of memory");
+    return ds_fail(err, "tflite export: out of memory");
   }
   for (int a = 0; a < m->n_acts; a++) w.act_t[a] = -1;
   write_inputs(&w);
@@ -428,17 +429,9 @@ int ds_tflite_export_with(const ds_i8_model *m, const ds_tflite_export_params *p
   unsigned char *data;
   size_t size;
   if (ds_tflite_export_buffer_with(m, p, &data, &size, err)) return -1;
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  int ok = f && fwrite(data, 1, size, f) == size;
-  if (f && fclose(f)) ok = 0;
+  const int rc = ds_atomic_write(path, data, size, err);
   free(data);
-  if (!ok || rename(tmp, path)) {
-    remove(tmp);
-    return ds_export_fail(err, "%s: cannot write the TFLite model", path);
-  }
-  return 0;
+  return rc ? ds_fail_prefix(err, "TFLite export") : 0;
 }
 
 int ds_tflite_export(const ds_i8_model *m, const char *path, ds_err *err) {

@@ -171,14 +171,14 @@ static ds_fb_ref write_tensor(ds_fb *fb, const tfl_tensor *t) {
 int tfl_graph_serialize(const tfl_graph *g, const char *description, unsigned char **data, size_t *size,
                         ds_err *err) {
   *data = NULL;
-  if (g->failed) return ds_export_fail(err, "tflite export: out of memory or a bad tensor while building");
+  if (g->failed) return ds_fail(err, "tflite export: out of memory or a bad tensor while building");
   int codes[64], n_codes = 0;
   int *code_of = malloc(sizeof(int) * (size_t)(g->n_ops + 1));
   ds_fb_ref *refs = malloc(sizeof(ds_fb_ref) *
                            (size_t)(g->n_tensors + g->n_ops + g->n_buffers + 1));
   if (!code_of || !refs) {
     free(code_of), free(refs);
-    return ds_export_fail(err, "tflite export: out of memory");
+    return ds_fail(err, "tflite export: out of memory");
   }
   for (int i = 0; i < g->n_ops; i++) {
     int k = 0;
@@ -247,7 +247,7 @@ int tfl_graph_serialize(const tfl_graph *g, const char *description, unsigned ch
   if (rc == 0) {
     *data = malloc(*size);
     if (*data) memcpy(*data, bytes, *size);
-    else rc = ds_export_fail(err, "tflite export: out of memory");
+    else rc = ds_fail(err, "tflite export: out of memory");
   }
   ds_fb_free(&fb);
   free(code_of);

@@ -129,7 +129,7 @@ static void put_tensor(ds_export_text *o, fbuf *f, size_t t, uint32_t i) {
 int ds_tflite_describe(const unsigned char *data, size_t size, char **text, ds_err *err) {
   fbuf f = {data, size, 0};
   if (size < 8 || memcmp(data + 4, TFL_FILE_IDENTIFIER, 4) != 0)
-    return ds_export_fail(err, "inspect: not a TFLite file (no TFL3 identifier)");
+    return ds_fail(err, "inspect: not a TFLite file (no TFL3 identifier)");
   ds_export_text o = {0};
   const size_t model = u32(&f, 0);
   uint32_t n_codes, n_sg;
@@ -140,7 +140,7 @@ int ds_tflite_describe(const unsigned char *data, size_t size, char **text, ds_e
   put_str(&o, &f, field(&f, model, TFL_MODEL_DESCRIPTION), ", \"%.*s\"\n");
   if (n_sg == 0 || f.bad) {
     free(o.buf);
-    return ds_export_fail(err, "inspect: malformed TFLite file");
+    return ds_fail(err, "inspect: malformed TFLite file");
   }
   const size_t g = deref(&f, sgs);
   uint32_t n_t, n_ops, n_in, n_out;
@@ -177,7 +177,7 @@ int ds_tflite_describe(const unsigned char *data, size_t size, char **text, ds_e
   for (uint32_t i = 0; i < n_t && !f.bad; i++) put_tensor(&o, &f, deref(&f, tensors + 4 * i), i);
   if (f.bad || o.failed) {
     free(o.buf);
-    return ds_export_fail(err, "inspect: malformed TFLite file (an offset points outside it)");
+    return ds_fail(err, "inspect: malformed TFLite file (an offset points outside it)");
   }
   *text = o.buf;
   return 0;

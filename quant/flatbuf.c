@@ -1,21 +1,9 @@
 /* FlatBuffers builder, back to front (see flatbuf.h). Positions are counted from the buffer's end. */
 #include "quant/flatbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* quant/ links libc and libm only, so it fills ds_err itself rather than through common/error.c. */
-static int report(ds_err *err, const char *fmt, ...) {
-  if (err) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 void ds_fb_init(ds_fb *fb) {
   memset(fb, 0, sizeof *fb);
@@ -230,10 +218,10 @@ int ds_fb_finish(ds_fb *fb, ds_fb_ref root, const char *file_identifier, const u
   }
   switch (fb->failed) {
     case DS_FB_OK: break;
-    case DS_FB_ERR_NOMEM: return report(err, "flatbuffer builder: out of memory at %zu bytes", fb->used);
-    case DS_FB_ERR_SLOT: return report(err, "flatbuffer builder: field slot outside [0, %d)", DS_FB_MAX_FIELDS);
-    case DS_FB_ERR_SIZE: return report(err, "flatbuffer builder: a table, identifier or buffer of a bad size");
-    default: return report(err, "flatbuffer builder: calls out of order (object written inside a table?)");
+    case DS_FB_ERR_NOMEM: return ds_fail(err, "flatbuffer builder: out of memory at %zu bytes", fb->used);
+    case DS_FB_ERR_SLOT: return ds_fail(err, "flatbuffer builder: field slot outside [0, %d)", DS_FB_MAX_FIELDS);
+    case DS_FB_ERR_SIZE: return ds_fail(err, "flatbuffer builder: a table, identifier or buffer of a bad size");
+    default: return ds_fail(err, "flatbuffer builder: calls out of order (object written inside a table?)");
   }
   fb->result = front(fb);
   *data = fb->result;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "quant/int8_model.h"
-#include "quant/int8_private.h"
+#include "common/error.h"
 
 static const char *op_name(ds_i8_op_kind k) {
   static const char *names[] = {"EMBED",   "POS_EMBED", "ADD",         "LAYERNORM", "FC",       "ATT_SCORES",
@@ -16,7 +16,7 @@ static const char *op_name(ds_i8_op_kind k) {
 int ds_i8_model_describe(const ds_i8_model *m, char **text, ds_err *err) {
   size_t len = 0;
   FILE *f = open_memstream(text, &len);
-  if (!f) return ds_i8_fail(err, "out of memory describing the int8 model");
+  if (!f) return ds_fail(err, "out of memory describing the int8 model");
   size_t weight_bytes = 0;
   for (int i = 0; i < m->n_weights; i++)
     weight_bytes += (size_t)m->weights[i].rows * (m->weights[i].cols + 4 + (m->weights[i].bias ? 4 : 0));
@@ -41,6 +41,6 @@ int ds_i8_model_describe(const ds_i8_model *m, char **text, ds_err *err) {
     if (op->weight >= 0) fprintf(f, " %s", m->weights[op->weight].name);
     fprintf(f, "   (%.6g, %d, [%d, %d])\n", (double)o->q.scale, o->q.zero_point, o->q.qmin, o->q.qmax);
   }
-  if (fclose(f) != 0) return ds_i8_fail(err, "out of memory describing the int8 model");
+  if (fclose(f) != 0) return ds_fail(err, "out of memory describing the int8 model");
   return 0;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "quant/int8_ops_vnni.h" /* speed: AVX-512/VNNI kernels where the CPU has them (FC, ADD, attention, LayerNorm, EMBED) */
-#include "quant/int8_private.h"
+#include "common/error.h"
 #include "quant/requant.h"
 
 #define ALIGN 16
@@ -98,24 +98,24 @@ static int prepare_op(ds_i8_model *m, int k, ds_err *err) {
                        ? 2
                    : op->kind == DS_I8_OP_EMBED || op->kind == DS_I8_OP_POS_EMBED ? 0
                                                                                   : 1;
-  if ((unsigned)op->kind > DS_I8_OP_POOL_CLS) return ds_i8_fail(err, "op %d: unknown kind %d", k, (int)op->kind);
-  if (op->out < 0 || op->out >= m->n_acts) return ds_i8_fail(err, "op %d: output %d out of range", k, op->out);
+  if ((unsigned)op->kind > DS_I8_OP_POOL_CLS) return ds_fail(err, "op %d: unknown kind %d", k, (int)op->kind);
+  if (op->out < 0 || op->out >= m->n_acts) return ds_fail(err, "op %d: output %d out of range", k, op->out);
   for (int j = 0; j < 2; j++)
     if (j < n_in ? op->in[j] < 0 || op->in[j] >= m->n_acts : op->in[j] != -1)
-      return ds_i8_fail(err, "op %d: input %d is %d, out of range", k, j, op->in[j]);
+      return ds_fail(err, "op %d: input %d is %d, out of range", k, j, op->in[j]);
   const int has_weight = op->kind == DS_I8_OP_EMBED || op->kind == DS_I8_OP_POS_EMBED || op->kind == DS_I8_OP_FC;
-  if (!has_weight && op->weight != -1) return ds_i8_fail(err, "op %d: takes no weight but names %d", k, op->weight);
+  if (!has_weight && op->weight != -1) return ds_fail(err, "op %d: takes no weight but names %d", k, op->weight);
   const ds_i8_act *out = &m->acts[op->out];
   const ds_i8_act *in0 = n_in > 0 ? &m->acts[op->in[0]] : NULL, *in1 = n_in > 1 ? &m->acts[op->in[1]] : NULL;
   const ds_i8_weight *w = NULL;
   if (has_weight) {
-    if (op->weight < 0 || op->weight >= m->n_weights) return ds_i8_fail(err, "op %d: weight %d out of range", k, op->weight);
+    if (op->weight < 0 || op->weight >= m->n_weights) return ds_fail(err, "op %d: weight %d out of range", k, op->weight);
     w = &m->weights[op->weight];
     free(op->multiplier);
     free(op->shift);
     op->multiplier = malloc(sizeof(int32_t) * (size_t)(w->rows > 0 ? w->rows : 1));
     op->shift = malloc(sizeof(int32_t) * (size_t)(w->rows > 0 ? w->rows : 1));
-    if (!op->multiplier || !op->shift) return ds_i8_fail(err, "out of memory preparing op %d", k);
+    if (!op->multiplier || !op->shift) return ds_fail(err, "out of memory preparing op %d", k);
   }
   int bad = 0;
   switch (op->kind) {
@@ -136,7 +136,7 @@ static int prepare_op(ds_i8_model *m, int k, ds_err *err) {
     case DS_I8_OP_FC:
       free(op->wsum);
       op->wsum = malloc(sizeof(int32_t) * (size_t)w->rows);
-      if (!op->wsum) return ds_i8_fail(err, "out of memory preparing op %d", k);
+      if (!op->wsum) return ds_fail(err, "out of memory preparing op %d", k);
       ds_i8_row_sums(w->data, w->rows, w->cols, op->wsum);
       bad = in0->kind == DS_I8_ACT_SCORES || in0->kind != out->kind || w->cols != in0->width ||
             w->rows != out->width || !w->bias ||
@@ -168,40 +168,40 @@ static int prepare_op(ds_i8_model *m, int k, ds_err *err) {
             in0->q.scale != out->q.scale || in0->q.zero_point != out->q.zero_point;
       break;
   }
-  if (bad) return ds_i8_fail(err, "op %d (output '%s'): inconsistent shapes, weights or scales", k, out->name);
+  if (bad) return ds_fail(err, "op %d (output '%s'): inconsistent shapes, weights or scales", k, out->name);
   return 0;
 }
 
 int ds_i8_model_prepare(ds_i8_model *m, ds_err *err) {
   if (m->vocab < 1 || m->max_len < 1 || m->dim < 1 || m->emb_dim < 1 || m->n_classes < 0 || m->n_acts < 1 ||
       m->n_ops < 1 || !m->acts || !m->ops || (m->n_weights > 0 && !m->weights))
-    return ds_i8_fail(err, "int8 model: bad header (vocab %d, max_len %d, dim %d, emb_dim %d, %d acts, %d ops)",
+    return ds_fail(err, "int8 model: bad header (vocab %d, max_len %d, dim %d, emb_dim %d, %d acts, %d ops)",
                       m->vocab, m->max_len, m->dim, m->emb_dim, m->n_acts, m->n_ops);
   if (m->n_ids < 1 || (!m->id_map && m->n_ids != m->vocab))
-    return ds_i8_fail(err, "int8 model: %d input ids for a token table of %d rows and no id map", m->n_ids, m->vocab);
+    return ds_fail(err, "int8 model: %d input ids for a token table of %d rows and no id map", m->n_ids, m->vocab);
   for (int i = 0; m->id_map && i < m->n_ids; i++)
     if (m->id_map[i] < 0 || m->id_map[i] >= m->vocab)
-      return ds_i8_fail(err, "int8 model: id %d maps to row %d outside [0, %d)", i, m->id_map[i], m->vocab);
+      return ds_fail(err, "int8 model: id %d maps to row %d outside [0, %d)", i, m->id_map[i], m->vocab);
   for (int i = 0; i < m->n_acts; i++) {
     const ds_i8_act *a = &m->acts[i];
     if ((unsigned)a->kind > DS_I8_ACT_VECTOR || a->width < 1 || a->width > (1 << 20) || !qparams_ok(&a->q))
-      return ds_i8_fail(err, "int8 model: activation %d ('%.*s') has a bad kind, width or quantization", i,
+      return ds_fail(err, "int8 model: activation %d ('%.*s') has a bad kind, width or quantization", i,
                         DS_I8_NAME_MAX, a->name);
   }
   for (int i = 0; i < m->n_weights; i++) {
     const ds_i8_weight *w = &m->weights[i];
     if (w->rows < 1 || w->cols < 1 || !w->data || !w->scale)
-      return ds_i8_fail(err, "int8 model: weight '%.*s' is empty", DS_I8_NAME_MAX, w->name);
+      return ds_fail(err, "int8 model: weight '%.*s' is empty", DS_I8_NAME_MAX, w->name);
     for (int r = 0; r < w->rows; r++)
       if (!(w->scale[r] > 0.0f && w->scale[r] < 1e30f))
-        return ds_i8_fail(err, "int8 model: weight '%.*s' row %d has scale %g", DS_I8_NAME_MAX, w->name, r,
+        return ds_fail(err, "int8 model: weight '%.*s' row %d has scale %g", DS_I8_NAME_MAX, w->name, r,
                           (double)w->scale[r]);
   }
   for (int k = 0; k < m->n_ops; k++)
     if (prepare_op(m, k, err)) return -1;
   if (!act_ok(m, m->emb_act, DS_I8_ACT_VECTOR, m->emb_dim) ||
       (m->n_classes > 0 ? !act_ok(m, m->logits_act, DS_I8_ACT_VECTOR, m->n_classes) : m->logits_act != -1))
-    return ds_i8_fail(err, "int8 model: the output tensors do not match emb_dim %d / n_classes %d", m->emb_dim,
+    return ds_fail(err, "int8 model: the output tensors do not match emb_dim %d / n_classes %d", m->emb_dim,
                       m->n_classes);
   return 0;
 }
@@ -264,11 +264,11 @@ static int run_op(const ds_i8_model *m, const ds_i8_op *op, int8_t *base, const 
 
 int ds_i8_model_run(const ds_i8_model *m, const int32_t *ids, const uint8_t *mask, int T, void *scratch,
                     float *emb, float *logits, ds_err *err) {
-  if (!m || !ids || !scratch) return ds_i8_fail(err, "int8 run: NULL argument");
-  if (T < 1 || T > m->max_len) return ds_i8_fail(err, "sequence length %d is outside [1, %d]", T, m->max_len);
+  if (!m || !ids || !scratch) return ds_fail(err, "int8 run: NULL argument");
+  if (T < 1 || T > m->max_len) return ds_fail(err, "sequence length %d is outside [1, %d]", T, m->max_len);
   for (int t = 0; t < T; t++)
     if (ids[t] < 0 || ids[t] >= m->n_ids)
-      return ds_i8_fail(err, "token id %d at position %d is outside the vocabulary [0, %d)", ids[t], t, m->n_ids);
+      return ds_fail(err, "token id %d at position %d is outside the vocabulary [0, %d)", ids[t], t, m->n_ids);
   int8_t *base = scratch;
   size_t off = act_offset(m, m->n_acts);
   int32_t *rows = (int32_t *)(void *)(base + off);
@@ -277,7 +277,7 @@ int ds_i8_model_run(const ds_i8_model *m, const int32_t *ids, const uint8_t *mas
   float *frow = (float *)(void *)(base + off);
   for (int k = 0; k < m->n_ops; k++)
     if (run_op(m, &m->ops[k], base, ids, mask, T, rows, frow))
-      return ds_i8_fail(err, "int8 run: op %d ('%s') failed", k, m->acts[m->ops[k].out].name);
+      return ds_fail(err, "int8 run: op %d ('%s') failed", k, m->acts[m->ops[k].out].name);
   const ds_i8_act *e = &m->acts[m->emb_act];
   if (emb) ds_dequant_tensor(&e->q, base + act_offset(m, m->emb_act), (size_t)m->emb_dim, emb);
   if (logits && m->logits_act >= 0) {

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/atomic_file.h"
 #include "quant/int8_model.h"
-#include "quant/int8_private.h"
+#include "common/error.h"
 
 /* ---- a growing byte buffer for writing ---- */
 typedef struct {
@@ -110,19 +111,11 @@ int ds_i8_model_save(const ds_i8_model *m, const char *path, ds_err *err) {
   if (!b.oom) put_u32(&b, crc32_of(b.p, b.n));
   if (b.oom) {
     free(b.p);
-    return ds_i8_fail(err, "%s: out of memory serializing the int8 model", path);
+    return ds_fail(err, "%s: out of memory serializing the int8 model", path);
   }
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  int ok = f && fwrite(b.p, 1, b.n, f) == b.n;
-  if (f && fclose(f) != 0) ok = 0;
+  const int rc = ds_atomic_write(path, b.p, b.n, err);
   free(b.p);
-  if (!ok || rename(tmp, path) != 0) {
-    remove(tmp);
-    return ds_i8_fail(err, "%s: cannot write the int8 model file", path);
-  }
-  return 0;
+  return rc ? ds_fail_prefix(err, "int8 model") : 0;
 }
 
 /* ---- reading: a cursor that fails once and stays failed ---- */
@@ -284,7 +277,7 @@ int ds_i8_file_is_native(const char *path) {
 int ds_i8_model_load(ds_i8_model *m, const char *path, ds_err *err) {
   memset(m, 0, sizeof *m);
   FILE *f = fopen(path, "rb");
-  if (!f) return ds_i8_fail(err, "%s: cannot open the int8 model file", path);
+  if (!f) return ds_fail(err, "%s: cannot open the int8 model file", path);
   uint8_t *data = NULL;
   long size = -1;
   if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
@@ -293,26 +286,26 @@ int ds_i8_model_load(ds_i8_model *m, const char *path, ds_err *err) {
   fclose(f);
   int rc = -1;
   if (!read_ok) {
-    ds_i8_fail(err, "%s: cannot read the int8 model file", path);
+    ds_fail(err, "%s: cannot read the int8 model file", path);
   } else if (size < 16 || memcmp(data, DS_I8_FILE_MAGIC, 8) != 0) {
-    ds_i8_fail(err, "%s: not a distill int8 model (no '%s' magic at the start)", path, DS_I8_FILE_MAGIC);
+    ds_fail(err, "%s: not a distill int8 model (no '%s' magic at the start)", path, DS_I8_FILE_MAGIC);
   } else {
     rbuf r = {data, (size_t)size - 4, 8, 0};
     const uint32_t version = get_u32(&r);
     rbuf tail = {data, (size_t)size, (size_t)size - 4, 0};
     if (version != DS_I8_FILE_VERSION) {
-      ds_i8_fail(err, "%s: int8 model format version %u is not supported (this distill reads version %d)", path,
+      ds_fail(err, "%s: int8 model format version %u is not supported (this distill reads version %d)", path,
                  version, DS_I8_FILE_VERSION);
     } else if (get_u32(&tail) != crc32_of(data, (size_t)size - 4)) {
-      ds_i8_fail(err, "%s: checksum mismatch: the int8 model file is truncated or corrupt", path);
+      ds_fail(err, "%s: checksum mismatch: the int8 model file is truncated or corrupt", path);
     } else if (read_body(m, &r) || r.at != r.n) {
-      ds_i8_fail(err, "%s: malformed int8 model (bad sizes near byte %zu)", path, r.at);
+      ds_fail(err, "%s: malformed int8 model (bad sizes near byte %zu)", path, r.at);
     } else if (ds_i8_model_prepare(m, err) == 0) {
       rc = 0;
     } else {
       char msg[sizeof err->msg];
       snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
-      ds_i8_fail(err, "%s: %s", path, msg);
+      ds_fail(err, "%s: %s", path, msg);
     }
   }
   free(data);

@@ -5,18 +5,9 @@
 #include <stdio.h>
 
 #include "quant/int8_model.h"
-#include "quant/int8_private.h"
+#include "common/error.h"
 #include "common/vec_clones.h"
 #include "quant/requant.h"
-
-int ds_i8_fail(ds_err *err, const char *fmt, ...) {
-  if (!err) return -1;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-  va_end(ap);
-  return -1;
-}
 
 static int multiplier_make(double real, int32_t *mult, int32_t *shift) {
   int sh;

@@ -1,21 +1,9 @@
 /* Protocol-buffers wire-format encoder (see protobuf.h). */
 #include "quant/protobuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* quant/ links libc and libm only, so it fills ds_err itself rather than through common/error.c. */
-static int report(ds_err *err, const char *fmt, ...) {
-  if (err) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 enum { PB_OK = 0, PB_NOMEM = 1, PB_NESTING = 2, PB_FIELD = 3 };
 
@@ -174,11 +162,11 @@ void ds_pb_end(ds_pb *pb) {
 
 int ds_pb_finish(const ds_pb *pb, ds_err *err) {
   switch (pb->failed) {
-    case PB_NOMEM: return report(err, "protobuf encoder: out of memory at %zu bytes", pb->len);
-    case PB_NESTING: return report(err, "protobuf encoder: unbalanced or too deep nested messages");
-    case PB_FIELD: return report(err, "protobuf encoder: field number outside [1, 2^29)");
+    case PB_NOMEM: return ds_fail(err, "protobuf encoder: out of memory at %zu bytes", pb->len);
+    case PB_NESTING: return ds_fail(err, "protobuf encoder: unbalanced or too deep nested messages");
+    case PB_FIELD: return ds_fail(err, "protobuf encoder: field number outside [1, 2^29)");
     default: break;
   }
-  if (pb->depth != 0) return report(err, "protobuf encoder: %d nested message(s) left open", pb->depth);
+  if (pb->depth != 0) return ds_fail(err, "protobuf encoder: %d nested message(s) left open", pb->depth);
   return 0;
 }

@@ -5,7 +5,7 @@
  * high multiply, then in the right shift) are kept exactly as TFLite's reference kernels do them,
  * so our int8 outputs match theirs bit for bit.
  *
- * quant/ depends on libc and libm only; functions return 0 on success and -1 on bad input. */
+ * quant/ depends on libc, libm and common/ (itself libc only); functions return 0 on success and -1 on bad input. */
 #ifndef DS_QUANT_REQUANT_H
 #define DS_QUANT_REQUANT_H
 

@@ -2,6 +2,8 @@
 # Runs the test suite with ctest.
 #   bash scripts/test.sh             the Release build in build/
 #   bash scripts/test.sh --sanitize  a Debug build with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
+#   bash scripts/test.sh --own-gemm  a Release build with distill's own AVX-512 sgemm (-DDISTILL_OWN_GEMM=ON)
+#                                    in build-own-gemm/, the C tests only (the shell tests add no GEMM path)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -13,6 +15,11 @@ if [ "${1:-}" = "--sanitize" ]; then
   # Leak checks stay on; ASan/UBSan reports are fatal (-fno-sanitize-recover) so a report fails its test.
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE slow
+elif [ "${1:-}" = "--own-gemm" ]; then
+  # The opt-in sgemm (model/ops_gemm.c) is compiled out of the default build: this keeps it from rotting.
+  cmake -S . -B build-own-gemm -DCMAKE_BUILD_TYPE=Release -DDISTILL_WERROR=ON -DDISTILL_OWN_GEMM=ON >/dev/null
+  cmake --build build-own-gemm -j"$jobs" >/dev/null
+  ctest --test-dir build-own-gemm --output-on-failure -j"$jobs" -LE shell
 else
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDISTILL_WERROR=ON >/dev/null
   cmake --build build -j"$jobs" >/dev/null

@@ -1,3 +1,4 @@
+#include "common/atomic_file.h"
 #include "train/summary.h"
 
 #include <math.h>
@@ -22,10 +23,9 @@ static void json_metric(FILE *f, const char *key, double v) {
 }
 
 int ds_summary_write(const ds_trainer *tr, const char *path, ds_err *err) {
-  char tmp[DS_PATH_MAX + 80];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) return ds_fail(err, "%s: cannot write the run summary", tmp);
+  ds_atomic_file a;
+  if (ds_atomic_open(&a, path, "w", err)) return ds_fail_prefix(err, "run summary");
+  FILE *f = a.f;
   const ds_teacher_info *info = ds_teacher_get_info(tr->teacher);
   const double samples = (double)tr->step * tr->cfg.train.batch_size;
   fprintf(f, "{\n  \"params\": %zu", ds_student_live_params(&tr->model));
@@ -61,9 +61,5 @@ int ds_summary_write(const ds_trainer *tr, const char *path, ds_err *err) {
   fprintf(f, ",\n  \"teacher\": ");
   ds_json_string(f, info->name[0] ? info->name : info->path);
   fprintf(f, "\n}\n");
-  if (fclose(f) != 0 || rename(tmp, path) != 0) {
-    remove(tmp);
-    return ds_fail(err, "%s: cannot write the run summary", path);
-  }
-  return 0;
+  return ds_atomic_commit(&a, err) ? ds_fail_prefix(err, "run summary") : 0;
 }

@@ -15,7 +15,7 @@
 #include "quant/requant.h"
 
 static uint32_t rng_state = 12345u;
-static uint32_t rnd(void) { /* xorshift32: reproducible without libgsl (quant/ links libc and libm only) */
+static uint32_t rnd(void) { /* xorshift32: reproducible without libgsl (quant/ links libc, libm and common/ only) */
   rng_state ^= rng_state << 13;
   rng_state ^= rng_state >> 17;
   rng_state ^= rng_state << 5;

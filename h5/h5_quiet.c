@@ -1,4 +1,5 @@
-#include "common/h5_quiet.h"
+/* HDF5 helpers shared by data/ and checkpoints/ (see h5_quiet.h). */
+#include "h5/h5_quiet.h"
 
 void ds_h5_quiet_begin(ds_h5_quiet *q) {
   q->func = NULL;

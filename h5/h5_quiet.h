@@ -1,7 +1,7 @@
 /* HDF5 prints its error stack to stderr by default; library code must not print. Each public entry
  * point that calls HDF5 silences it for its own duration and restores whatever the caller had set. */
-#ifndef DS_COMMON_H5_QUIET_H
-#define DS_COMMON_H5_QUIET_H
+#ifndef DS_H5_H5_QUIET_H
+#define DS_H5_H5_QUIET_H
 
 #include <hdf5.h>
 
