@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "model/threads.h"
 #include "data/teacher.h"
 #include "model/config.h"
 #include "model/student.h"
@@ -96,7 +97,7 @@ int main(int argc, char **argv) {
                     "                   [--len L] [--threads P] [--steps S] [--warmup W] [--phases]\n");
     return 1;
   }
-  omp_set_num_threads(o.threads);
+  ds_threads_set(o.threads);
   ds_err err;
   ds_teacher *teacher = NULL;
   if (ds_teacher_open(&teacher, o.teacher, &err)) {

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "common/atomic_file.h"
 #include "cli/progress.h"
+#include "model/threads.h"
 #include "train/trainer.h"
 
 static const char *train_help =
@@ -194,6 +195,7 @@ int cli_train(int argc, char **argv, int is_run) {
   if (want_resume && !file_exists(resume)) return cli_error("--resume: no checkpoint at %s", resume);
 
   ds_trainer tr;
+  ds_threads_set(cfg.train.threads);
   if (ds_trainer_open(&tr, &cfg, &err)) return cli_error("%s", err.msg);
   if (want_resume && ds_trainer_resume(&tr, resume, &err)) {
     ds_trainer_close(&tr);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "model/threads.h"
 
 static const char *usage =
     "distill: knowledge distillation into a small int8 embedding model\n"
@@ -49,6 +50,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   const char *cmd = argv[1];
+  ds_threads_set(0); /* OpenBLAS single-threaded; training then sets its own OpenMP count */
   if (cli_is_help(cmd)) {
     fputs(usage, stdout);
     return 0;

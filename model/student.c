@@ -8,9 +8,6 @@
 #include "model/qat_model.h"
 #include "model/student.h"
 
-/* From OpenBLAS; declared here because cblas.h and GSL's headers clash. */
-void openblas_set_num_threads(int n);
-
 static size_t mask_units(const ds_student_shape *s) {
   size_t n = 0;
   for (int l = 0; l < s->n_layers; l++) n += (size_t)s->heads[l] + (size_t)s->ffn[l];
@@ -19,8 +16,6 @@ static size_t mask_units(const ds_student_shape *s) {
 
 int ds_student_init(ds_student *m, const ds_student_shape *shape, ds_err *err) {
   memset(m, 0, sizeof *m);
-  /* The kernels split work across OpenMP threads themselves; OpenBLAS's own pool would spin against it. */
-  openblas_set_num_threads(1);
   m->shape = *shape;
   ds_param_table_build(&m->table, shape);
   const size_t n = m->table.n_params, units = mask_units(shape);

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 # Tests share two cores with each other (ctest -j): OpenMP threads must sleep, not spin, while they wait.
 export OMP_WAIT_POLICY=passive
+# distill's kernels thread with OpenMP; tests that call the library directly get OpenBLAS single-threaded here,
+# as the CLI sets it (model/threads.h: the caller owns thread counts).
+export OPENBLAS_NUM_THREADS=1
 if [ "${1:-}" = "--sanitize" ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDISTILL_SANITIZE=ON -DDISTILL_WERROR=ON >/dev/null
   cmake --build build-asan -j"$jobs" >/dev/null

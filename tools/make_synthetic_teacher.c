@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/threads.h"
 #include "data/teacher_writer.h"
 #include "model/student.h"
 
@@ -31,6 +32,7 @@ static int parse_long(const char *flag, const char *s, long lo, long *out) {
 }
 
 int main(int argc, char **argv) {
+  ds_threads_set(0);
   long rows = 20000, len = 32, vocab = 2000, classes = 10, emb = 64, dim = 128, layers = 2, heads = 4, ffn = 512,
        seed = 1, min_len = 0;
   const char *out = NULL;

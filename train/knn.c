@@ -8,7 +8,6 @@
 #include <string.h>
 
 /* From OpenBLAS: each OpenMP thread runs its own sgemm, so OpenBLAS's pool must not start one per call. */
-void openblas_set_num_threads(int n);
 
 int ds_knn_rows_init(ds_knn_rows *r, long cap, int da, int db, ds_err *err) {
   memset(r, 0, sizeof *r);
@@ -73,7 +72,6 @@ static void row_top_k(const float *s, long n, long self, int k, int32_t *idx) {
 
 int ds_knn_neighbours(const float *x, long n, int d, int k, int32_t *nbr, ds_err *err) {
   if (k < 1 || k > DS_KNN_MAX_K || k > n - 1 || n > INT32_MAX) return ds_fail(err, "kNN: %d neighbours asked of %ld rows", k, n);
-  openblas_set_num_threads(1);
   const int threads = omp_get_max_threads();
   const long n_blocks = (n + DS_KNN_BLOCK - 1) / DS_KNN_BLOCK;
   float *sim = malloc(sizeof(float) * (size_t)threads * DS_KNN_BLOCK * (size_t)n); /* (threads, block, n) */

@@ -3,7 +3,6 @@
 #include "train/trainer.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +55,6 @@ int ds_trainer_open(ds_trainer *tr, const ds_config *cfg, ds_err *err) {
   tr->best_step = -1;
   const ds_config *c = &tr->cfg;
   if (!c->teacher.path[0]) return ds_fail(err, "no teacher file: give --teacher FILE or [teacher] path");
-  if (c->train.threads > 0) omp_set_num_threads(c->train.threads);
   if (ds_teacher_open(&tr->teacher, c->teacher.path, err)) goto fail;
   const ds_teacher_info *info = ds_teacher_get_info(tr->teacher);
   ds_student_shape shape;

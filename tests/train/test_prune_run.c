@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "model/threads.h"
 #include "../check.h"
 #include "model/compact.h"
 #include "checkpoints/ckpt.h"
@@ -79,6 +80,7 @@ static long summary_params(const char *dir) {
 }
 
 int main(void) {
+  ds_threads_set(1); /* the runs below compare bit for bit; the caller owns thread counts */
   char dir[512], teacher[600], run_a[600], run_b[600];
   snprintf(dir, sizeof dir, "%s/tmp_prune_run_XXXXXX", DISTILL_BINARY_DIR);
   if (!mkdtemp(dir)) return 1;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "model/threads.h"
 #include "../check.h"
 #include "data/teacher_writer.h"
 #include "model/qat_model.h"
@@ -61,6 +62,7 @@ static int drop_arch(const char *path) {
 }
 
 int main(void) {
+  ds_threads_set(1); /* the runs below compare bit for bit; the caller owns thread counts */
   char dir[512], teacher[600], run_a[600], run_b[600], run_t[600], path[1200];
   snprintf(dir, sizeof dir, "%s/tmp_static_run_XXXXXX", DISTILL_BINARY_DIR);
   if (!mkdtemp(dir)) return 1;
