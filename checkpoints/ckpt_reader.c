@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "checkpoints/ckpt_h5.h"
+#include "h5/h5_stored.h"
 
 /* HDF5 looks for its signature at 0, 512, 1024, 2048, ... (a user block may precede it). */
 static int has_hdf5_signature(FILE *f, long long size) {
@@ -160,6 +161,13 @@ static hid_t dataset_open(ds_ckpt_reader *r, const char *name, int *ndim, int64_
     H5Dclose(dset);
     ds_fail(err, "%s: dataset '%s' has %d dimensions (at most %d)", r->path, name, rank,
             DS_CKPT_MAX_DIMS);
+    return H5I_INVALID_HID;
+  }
+  /* Unwritten values read as fill values: a few bytes could declare a tensor of any size. */
+  if (ds_h5_fully_stored(dset) != 1) {
+    H5Dclose(dset);
+    ds_fail(err, "%s: dataset '%s' does not store all the values its shape declares (file truncated or damaged?)",
+            r->path, name);
     return H5I_INVALID_HID;
   }
   return dset;

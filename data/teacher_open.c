@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "data/teacher_private.h"
+#include "h5/h5_stored.h"
 
 int ds_teacher_open_optional(ds_teacher *t, const char *name, hid_t *out, ds_err *err) {
   *out = H5I_INVALID_HID;
@@ -18,6 +19,11 @@ int ds_teacher_open_optional(ds_teacher *t, const char *name, hid_t *out, ds_err
   *out = H5Dopen2(t->file, name, dapl);
   H5Pclose(dapl);
   if (*out < 0) return ds_fail(err, "%s: '%s' is not a dataset", t->info.path, name);
+  /* Unwritten values read as fill values: a small file could declare any number of rows and have the
+   * scan read them all. */
+  if (ds_h5_fully_stored(*out) != 1)
+    return ds_fail(err, "%s: dataset '%s' does not store all the values its shape declares (file truncated or "
+                   "damaged?)", t->info.path, name);
   return 0;
 }
 

@@ -12,6 +12,10 @@
 #define DS_PATH_MAX 1024
 #define DS_OUT_DIM_TEACHER (-1) /* out_dim = teacher: project to the teacher's embedding size */
 #define DS_CONFIG_MAX_KEYS 64   /* capacity of ds_config.key_line; config.c checks its key table fits */
+/* Largest [student] dim, ffn_dim and max_len; checkpoint readers hold the shapes they load to them too. */
+#define DS_MAX_DIM 16384
+#define DS_MAX_FFN (1 << 20)
+#define DS_MAX_SEQ_LEN 8192
 
 typedef enum { DS_POOL_MEAN = 0, DS_POOL_CLS = 1 } ds_pooling;
 typedef enum { DS_SCHED_COSINE = 0, DS_SCHED_LINEAR = 1, DS_SCHED_CONSTANT = 2 } ds_schedule;

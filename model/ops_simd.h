@@ -21,10 +21,13 @@
 
 /* e^x for x clamped to [-87, 87] (so e^x and 1 / (1 + e^x) stay normal floats), in plain arithmetic the compiler vectorises:
  * x = n ln2 + r with |r| <= ln2/2, e^r by its Taylor series to r^7 (truncation error below 3e-9 relative,
- * under float's 6e-8), times 2^n built in the exponent bits. */
+ * under float's 6e-8), times 2^n built in the exponent bits. NaN gives NaN (a diverged model, NaN parameters
+ * in a checkpoint): it passes both clamps, and converting it to an integer would be undefined. */
 static inline float ds_exp_vec(float x) {
+  const float in = x;
   x = x < -87.0f ? -87.0f : x;
   x = x > 87.0f ? 87.0f : x;
+  x = x == x ? x : 0.0f;
   /* Round to nearest by adding and removing 1.5 * 2^23 (baseline SSE2 has no vector round). */
   const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   const float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-06f; /* ln 2 in two parts */
@@ -39,7 +42,7 @@ static inline float ds_exp_vec(float x) {
   const int32_t bits = ((int32_t)n + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return in == in ? p * scale : in;
 }
 
 /* [begin, end) of `n` items for thread `t` of `nt`. */

@@ -187,7 +187,7 @@ static int layernorm_params_u8(writer *w, const ds_i8_op *op, const char *g, con
   for (int c = 0; c < C; c++) {
     gq[c] = (uint8_t)fminf(fmaxf(lrintf(op->gamma[c] / s_g) + (float)zp, 0.0f), 255.0f);
     const double v = rint((double)op->beta[c] / s_b);
-    if (fabs(v) > INT32_MAX) {
+    if (!(fabs(v) <= INT32_MAX)) { /* NaN too */
       free(gq), free(bq);
       return ds_fail(err, "export: beta of '%s' channel %d does not fit int32 at s_x * s_gamma", g, c);
     }

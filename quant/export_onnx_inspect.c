@@ -185,11 +185,15 @@ static void read_node(span s, node_info *n) {
   }
 }
 
+/* Equal bytes. An absent field is the empty span {NULL, NULL}, which memcmp must not be given. */
+static int span_same(span a, span b) {
+  const size_t n = (size_t)(a.end - a.p);
+  return n == (size_t)(b.end - b.p) && (n == 0 || memcmp(a.p, b.p, n) == 0);
+}
+
 static const tensor_info *find_init(const tensor_info *inits, int n, span name) {
   for (int i = 0; i < n; i++)
-    if ((inits[i].name.end - inits[i].name.p) == (name.end - name.p) &&
-        memcmp(inits[i].name.p, name.p, (size_t)(name.end - name.p)) == 0)
-      return &inits[i];
+    if (span_same(inits[i].name, name)) return &inits[i];
   return NULL;
 }
 
@@ -232,9 +236,7 @@ static int describe_graph(ds_export_text *o, span g, ds_err *err) {
     read_node(f.body, &n);
     n_nodes++;
     int k = 0;
-    while (k < n_ops && !(ops[k].end - ops[k].p == n.op.end - n.op.p &&
-                          memcmp(ops[k].p, n.op.p, (size_t)(n.op.end - n.op.p)) == 0))
-      k++;
+    while (k < n_ops && !span_same(ops[k], n.op)) k++;
     if (k == n_ops && n_ops < 64) ops[n_ops] = n.op, counts[n_ops++] = 0;
     if (k < 64) counts[k]++;
   }

@@ -14,8 +14,9 @@ typedef struct {
   int bad;   /* an offset pointed outside the buffer */
 } fbuf;
 
+/* Bounds checks are written so that no offset from the file can wrap them around. */
 static uint32_t u32(fbuf *f, size_t at) {
-  if (at + 4 > f->n) {
+  if (at > f->n || f->n - at < 4) {
     f->bad = 1;
     return 0;
   }
@@ -24,7 +25,7 @@ static uint32_t u32(fbuf *f, size_t at) {
 }
 
 static uint16_t u16(fbuf *f, size_t at) {
-  if (at + 2 > f->n) {
+  if (at > f->n || f->n - at < 2) {
     f->bad = 1;
     return 0;
   }
@@ -33,8 +34,10 @@ static uint16_t u16(fbuf *f, size_t at) {
 
 /* Position of a table's field, 0 if absent. */
 static size_t field(fbuf *f, size_t table, int slot) {
-  const size_t vt = table - (size_t)(int32_t)u32(f, table);
-  if (f->bad || vt + 4 > f->n) return f->bad = 1, 0;
+  /* The vtable is at table - soffset (a signed 32-bit offset): anywhere before or after the table. */
+  const int64_t vt_at = (int64_t)table - (int32_t)u32(f, table);
+  if (f->bad || vt_at < 0 || (uint64_t)vt_at > f->n || f->n - (size_t)vt_at < 4) return f->bad = 1, 0;
+  const size_t vt = (size_t)vt_at;
   const uint16_t vsize = u16(f, vt);
   if (4 + 2 * (size_t)slot >= vsize) return 0;
   const uint16_t off = u16(f, vt + 4 + 2 * (size_t)slot);

@@ -2,6 +2,7 @@
  * list on one sequence, every activation kept in caller-provided scratch (int8_model.h). */
 #include "quant/int8_model.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,11 @@ static int qparams_ok(const ds_qparams *q) {
          q->qmin <= q->qmax && q->zero_point >= INT8_MIN && q->zero_point <= INT8_MAX;
 }
 
+/* Attention heads: both counts positive and their product (the q/k/v width) an activation width. */
+static int heads_ok(const ds_i8_op *op) {
+  return op->heads >= 1 && op->head_dim >= 1 && (int64_t)op->heads * op->head_dim <= (1 << 20);
+}
+
 static int prepare_op(ds_i8_model *m, int k, ds_err *err) {
   ds_i8_op *op = &m->ops[k];
   const int n_in = op->kind == DS_I8_OP_ADD || op->kind == DS_I8_OP_ATT_SCORES || op->kind == DS_I8_OP_ATT_CONTEXT
@@ -132,6 +138,7 @@ static int prepare_op(ds_i8_model *m, int k, ds_err *err) {
       break;
     case DS_I8_OP_LAYERNORM:
       bad = in0->kind != out->kind || in0->width != out->width || !op->gamma || !op->beta || !(op->eps >= 0.0f);
+      for (int c = 0; !bad && c < out->width; c++) bad = !isfinite(op->gamma[c]) || !isfinite(op->beta[c]);
       break;
     case DS_I8_OP_FC:
       free(op->wsum);
@@ -143,7 +150,7 @@ static int prepare_op(ds_i8_model *m, int k, ds_err *err) {
             ds_i8_multipliers_make(in0->q.scale, w->scale, w->rows, out->q.scale, op->multiplier, op->shift);
       break;
     case DS_I8_OP_ATT_SCORES:
-      bad = op->heads < 1 || op->head_dim < 1 || !act_ok(m, op->in[0], DS_I8_ACT_TOKENS, op->heads * op->head_dim) ||
+      bad = !heads_ok(op) || !act_ok(m, op->in[0], DS_I8_ACT_TOKENS, op->heads * op->head_dim) ||
             !act_ok(m, op->in[1], DS_I8_ACT_TOKENS, op->heads * op->head_dim) ||
             !act_ok(m, op->out, DS_I8_ACT_SCORES, op->heads) ||
             ds_i8_scores_multiplier(in0->q.scale, in1->q.scale, op->head_dim, out->q.scale, &op->mult1, &op->shift1);
@@ -153,7 +160,7 @@ static int prepare_op(ds_i8_model *m, int k, ds_err *err) {
             out->q.scale != DS_I8_SOFTMAX_SCALE || out->q.zero_point != DS_I8_SOFTMAX_ZP;
       break;
     case DS_I8_OP_ATT_CONTEXT:
-      bad = op->heads < 1 || op->head_dim < 1 || !act_ok(m, op->in[0], DS_I8_ACT_SCORES, op->heads) ||
+      bad = !heads_ok(op) || !act_ok(m, op->in[0], DS_I8_ACT_SCORES, op->heads) ||
             in0->q.scale != DS_I8_SOFTMAX_SCALE || in0->q.zero_point != DS_I8_SOFTMAX_ZP ||
             !act_ok(m, op->in[1], DS_I8_ACT_TOKENS, op->heads * op->head_dim) ||
             !act_ok(m, op->out, DS_I8_ACT_TOKENS, op->heads * op->head_dim) ||
@@ -224,7 +231,9 @@ static int run_op(const ds_i8_model *m, const ds_i8_op *op, int8_t *base, const 
   const int8_t *x1 = op->in[1] >= 0 ? base + act_offset(m, op->in[1]) : NULL;
   const ds_i8_act *a0 = op->in[0] >= 0 ? &m->acts[op->in[0]] : NULL, *a1 = op->in[1] >= 0 ? &m->acts[op->in[1]] : NULL;
   const ds_i8_weight *w = op->weight >= 0 ? &m->weights[op->weight] : NULL;
-  const int hd = op->head_dim, HD = op->heads * op->head_dim;
+  /* heads and head_dim mean something (and are checked) for the attention ops only. */
+  const int attention = op->kind == DS_I8_OP_ATT_SCORES || op->kind == DS_I8_OP_ATT_CONTEXT;
+  const int hd = attention ? op->head_dim : 0, HD = attention ? op->heads * op->head_dim : 0;
   switch (op->kind) {
     case DS_I8_OP_EMBED:
     case DS_I8_OP_POS_EMBED: {

@@ -1,5 +1,6 @@
 #include "train/checkpoint_state.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,10 +131,31 @@ done:
   return rc;
 }
 
+/* A size attribute: an integer in [0, INT_MAX] (a wider value must not wrap into a plausible int). */
 static int read_i64_attr_int(ds_ckpt_reader *r, const char *name, int *out, ds_err *err) {
   int64_t v;
   if (ds_ckpt_read_attr_i64(r, name, &v, err)) return -1;
+  if (v < 0 || v > INT_MAX)
+    return ds_fail(err, "%s: attribute '%s' = %lld is not a size in [0, %d]", ds_ckpt_path(r), name, (long long)v,
+                   INT_MAX);
   *out = (int)v;
+  return 0;
+}
+
+/* The shape must be one a config can give (model/config.h limits; pruning only removes heads and FFN units),
+ * so that the size table's int arithmetic cannot overflow and a few bytes of attributes cannot ask for
+ * absurd memory. */
+static int check_shape(ds_ckpt_reader *r, const ds_student_shape *s, ds_err *err) {
+  const char *p = ds_ckpt_path(r);
+  if (s->vocab < 1 || s->max_len < 1 || s->max_len > DS_MAX_SEQ_LEN || s->dim < 1 || s->dim > DS_MAX_DIM)
+    return ds_fail(err, "%s: student shape vocab %d, max_len %d, dim %d is outside vocab >= 1, max_len in [1, %d], "
+                   "dim in [1, %d]", p, s->vocab, s->max_len, s->dim, DS_MAX_SEQ_LEN, DS_MAX_DIM);
+  if (s->arch != DS_ARCH_STATIC && (s->head_dim < 1 || s->head_dim > s->dim))
+    return ds_fail(err, "%s: head_dim = %d is outside [1, dim = %d]", p, s->head_dim, s->dim);
+  for (int l = 0; l < s->n_layers; l++)
+    if (s->heads[l] < 0 || s->heads[l] > s->dim / s->head_dim || s->ffn[l] < 0 || s->ffn[l] > DS_MAX_FFN)
+      return ds_fail(err, "%s: /shape: layer %d has %d heads and %d FFN units (at most %d and %d)", p, l, s->heads[l],
+                     s->ffn[l], s->dim / s->head_dim, DS_MAX_FFN);
   return 0;
 }
 
@@ -169,7 +191,7 @@ static int read_shape(ds_ckpt_reader *r, ds_student_shape *s, ds_err *err) {
   const int64_t L = s->n_layers;
   if (ds_ckpt_read_i32(r, "/shape/heads", 1, &L, s->heads, err) || ds_ckpt_read_i32(r, "/shape/ffn", 1, &L, s->ffn, err))
     return -1;
-  return 0;
+  return check_shape(r, s, err);
 }
 
 static int read_tensors(ds_ckpt_reader *r, const char *group, const ds_param_table *t, float *base, ds_err *err) {
@@ -244,7 +266,11 @@ int ds_model_load(ds_loaded_model *lm, const char *path, ds_err *err) {
       ds_config_parse_string(&lm->cfg, cfg_text, origin, err) || ds_ckpt_read_attr_i64(r, "step", &step, err))
     goto done;
   lm->step = (long)step;
-  if (ds_student_init(&lm->model, &s, err) || read_tensors(r, "params", &lm->model.table, lm->model.params, err) ||
+  if (ds_student_init(&lm->model, &s, err)) {
+    ds_fail_prefix(err, "%s", path);
+    goto done;
+  }
+  if (read_tensors(r, "params", &lm->model.table, lm->model.params, err) ||
       read_masks(r, &lm->model, err) || ds_prune_ckpt_read_vocab_map(r, &lm->model, err) ||
       ds_qat_ckpt_read(r, &lm->model, &lm->cfg.quant, err))
     goto done;
