@@ -91,4 +91,10 @@ void ox_finish_at(writer *w, const char *pre, int a, const char *out, int bits);
 /* ox_finish_act for an op of width `bits`. */
 void ox_finish_act_at(writer *w, int a, int bits);
 
+/* The graph inputs (input_ids, attention_mask) and what is derived from the mask: the attention bias
+ * "mask_bias" and the pooling weights "pool_weights" (export_onnx_io.c). */
+void ox_write_inputs(writer *w);
+/* Graph output `name` ("emb" or "logits") from activation a, through an Identity when named otherwise. */
+void ox_write_output(writer *w, int a, const char *name);
+
 #endif
