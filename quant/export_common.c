@@ -47,8 +47,13 @@ int ds_export_check_model(const ds_i8_model *m, ds_err *err) {
   return 0;
 }
 
+int ds_export_uses_id_rows(const ds_i8_model *m, const ds_i8_op *op) {
+  return op->kind == DS_I8_OP_EMBED && m->id_map && m->weights[op->weight].rows < m->n_ids;
+}
+
 int ds_export_table_rows(const ds_i8_model *m, const ds_i8_op *op) {
-  return op->kind == DS_I8_OP_EMBED ? (m->id_map ? m->n_ids : m->weights[op->weight].rows) : m->max_len;
+  if (op->kind != DS_I8_OP_EMBED) return m->max_len;
+  return m->id_map && !ds_export_uses_id_rows(m, op) ? m->n_ids : m->weights[op->weight].rows;
 }
 
 int ds_export_table(const ds_i8_model *m, const ds_i8_op *op, int8_t *out, int *rows, ds_err *err) {
@@ -56,7 +61,7 @@ int ds_export_table(const ds_i8_model *m, const ds_i8_op *op, int8_t *out, int *
   const ds_qparams *q = &m->acts[op->out].q;
   const int n = ds_export_table_rows(m, op);
   for (int i = 0; i < n; i++) {
-    const int r = op->kind == DS_I8_OP_EMBED && m->id_map ? m->id_map[i] : i;
+    const int r = op->kind == DS_I8_OP_EMBED && m->id_map && !ds_export_uses_id_rows(m, op) ? m->id_map[i] : i;
     if (r < 0 || r >= w->rows)
       return ds_fail(err, "export: table '%s' has no row %d (id %d)", w->name, r, i);
     for (int c = 0; c < w->cols; c++) {

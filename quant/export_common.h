@@ -23,11 +23,16 @@
  * int8_model.h describes (known kinds, indices in range, the ops' inputs of the right kinds). */
 int ds_export_check_model(const ds_i8_model *m, ds_err *err);
 
-/* The table of an EMBED (n_ids rows, through id_map) or POS_EMBED (max_len rows) op, requantized
- * to the output activation's scale and zero point exactly as the runtime does it, so a plain
- * gather of it is bit exact. out: rows * cols int8; *rows set. */
+/* 1 when an EMBED op of a vocabulary-pruned model is exported as its compacted table (fewer rows than
+ * the teacher has ids) plus the id -> row map m->id_map, gathered first: the exported file then stays as
+ * small as the pruned model. 0 when there is no map, or the map would not make the table smaller. */
+int ds_export_uses_id_rows(const ds_i8_model *m, const ds_i8_op *op);
+/* The table of an EMBED or POS_EMBED (max_len rows) op, requantized to the output activation's scale and
+ * zero point exactly as the runtime does it, so a plain gather of it is bit exact. An EMBED table has a
+ * row per weight row when ds_export_uses_id_rows (index it by m->id_map[id]), else a row per id.
+ * out: rows * cols int8; *rows set. */
 int ds_export_table(const ds_i8_model *m, const ds_i8_op *op, int8_t *out, int *rows, ds_err *err);
-/* Rows of that table (n_ids or max_len). */
+/* Rows of that table. */
 int ds_export_table_rows(const ds_i8_model *m, const ds_i8_op *op);
 
 /* Real range [lo, hi] an activation's grid covers. */

@@ -82,7 +82,17 @@ static int op_table(writer *w, const ds_i8_op *op, ds_err *err) {
     char table[NAME_LEN];
     snprintf(table, sizeof table, "%s", wt->name);
     if (w->qdq) ox_qdq_node(w, "DequantizeLinear", tname, A, table);
-    const char *in[] = {table, "ids"};
+    const char *ids = "ids";
+    if (ds_export_uses_id_rows(m, op)) { /* a pruned vocabulary: id -> row of the compacted table first */
+      const int64_t map_dims[] = {m->n_ids};
+      const char *map = ox_nm(w, "%s/id_rows", wt->name);
+      ds_onnx_tensor(&w->pb, ONNX_GRAPH_INITIALIZER, map, ONNX_INT32, 1, map_dims, m->id_map);
+      ids = "ids/rows";
+      ox_node(w, "Gather", (const char *[]){map, "ids"}, 2, ids);
+      ds_onnx_attr_int(&w->pb, "axis", 0);
+      ds_onnx_node_end(&w->pb);
+    }
+    const char *in[] = {table, ids};
     ox_node(w, "Gather", in, 2, ox_out_name(w, op->out));
     ds_onnx_attr_int(&w->pb, "axis", 0);
     ds_onnx_node_end(&w->pb);

@@ -123,6 +123,33 @@ static int heads(tw *w, int a, int H, int hd, const char *suffix) {
   return t;
 }
 
+/* An ids tensor of the type params.ids asks for (export_tflite.h). The type is the graph input's
+ * itself: converting inside the graph would need a CAST that Vela and QNN leave on the CPU. */
+static int ids_type(const tw *w) {
+  const ds_tfl_ids_type t = w->p.ids;
+  return t == DS_TFL_IDS_INT32 || (t == DS_TFL_IDS_AUTO && w->m->n_ids > 32767) ? TFL_INT32 : TFL_INT16;
+}
+
+static int ids_tensor_data(tw *w, const char *name, int nd, const int32_t *shape, const void *data, size_t nbytes) {
+  if (w->p.ids == DS_TFL_IDS_AUTO) return tfl_tensor_q(&w->g, name, ids_type(w), nd, shape, 1.0f, 0, data, nbytes);
+  return tfl_tensor_add(&w->g, name, ids_type(w), nd, shape, 0, NULL, NULL, 0, data, nbytes);
+}
+
+static int ids_tensor(tw *w, const char *name, int nd, const int32_t *shape) {
+  return ids_tensor_data(w, name, nd, shape, NULL, 0);
+}
+
+/* A constant of n ids (values < n_ids, so they fit the ids type), typed like the ids; -1 out of memory. */
+static int ids_const(tw *w, const char *name, int n, const int32_t *shape, const int32_t *v) {
+  if (ids_type(w) == TFL_INT32) return ids_tensor_data(w, name, 1, shape, v, sizeof(int32_t) * (size_t)n);
+  int16_t *v16 = malloc(sizeof(int16_t) * (size_t)n);
+  if (!v16) return -1;
+  for (int i = 0; i < n; i++) v16[i] = (int16_t)v[i];
+  const int t = ids_tensor_data(w, name, 1, shape, v16, sizeof(int16_t) * (size_t)n);
+  free(v16);
+  return t;
+}
+
 /* ---- the student's ops ---- */
 
 static int op_table(tw *w, const ds_i8_op *op, ds_err *err) {
@@ -145,7 +172,15 @@ static int op_table(tw *w, const ds_i8_op *op, ds_err *err) {
     return 0;
   }
   const tfl_options o = {.type = TFL_OPTIONS_GATHER, .i = {0, 0}};
-  op2(w, TFL_OP_GATHER, t, w->ids, act(w, op->out), &o);
+  int ids = w->ids;
+  if (ds_export_uses_id_rows(w->m, op)) { /* a pruned vocabulary: id -> row of the compacted table first */
+    const int32_t map_shape[] = {w->m->n_ids}, flat[] = {w->L};
+    const int map = ids_const(w, nm(w, wt->name, "/id_rows"), w->m->n_ids, map_shape, w->m->id_map);
+    if (map < 0) return ds_fail(err, "tflite export: out of memory for '%s/id_rows'", wt->name);
+    ids = ids_tensor(w, "ids/rows", 1, flat);
+    op2(w, TFL_OP_GATHER, map, w->ids, ids, &o);
+  }
+  op2(w, TFL_OP_GATHER, t, ids, act(w, op->out), &o);
   return 0;
 }
 
@@ -327,15 +362,6 @@ static void op_simple(tw *w, const ds_i8_op *op) {
 }
 
 /* ---- inputs ---- */
-
-/* An ids tensor of the type params.ids asks for (export_tflite.h). The type is the graph input's
- * itself: converting inside the graph would need a CAST that Vela and QNN leave on the CPU. */
-static int ids_tensor(tw *w, const char *name, int nd, const int32_t *shape) {
-  const ds_tfl_ids_type t = w->p.ids;
-  const int type = t == DS_TFL_IDS_INT32 || (t == DS_TFL_IDS_AUTO && w->m->n_ids > 32767) ? TFL_INT32 : TFL_INT16;
-  if (t == DS_TFL_IDS_AUTO) return tfl_tensor_q(&w->g, name, type, nd, shape, 1.0f, 0, NULL, 0);
-  return tfl_tensor_add(&w->g, name, type, nd, shape, 0, NULL, NULL, 0, NULL, 0);
-}
 
 static void write_inputs(tw *w) {
   const int32_t in_shape[] = {1, w->L}, flat[] = {w->L}, row[] = {1, w->L};

@@ -2,6 +2,7 @@
 # Issue #16's acceptance run: a QAT student distilled from the bundled real teacher (all-MiniLM-L6-v2 on
 # Debian package descriptions, experiments/data/teacher.h5), exported with `--target qnn-htp` and run on
 # Qualcomm's HTP simulator (PyPI's onnxruntime-qnn) with CPU fallback disabled:
+# The student's vocabulary is pruned, so the exports gather the id -> row map, then the compacted table.
 #  - ONNX --uint8 and --uint8 --w8a16: one QNN graph holding every node, every op quantized
 #    (tests/export/check_qnn.py), compiled offline for two SoCs (soc_model 43 = SM8550, 69 = SM8750), and
 #    the compiled contexts run on the simulator: cosine >= 0.999 to the native int8 runtime on every one
@@ -44,6 +45,12 @@ threads = 2
 [quant]
 enabled = true
 start_step = 40
+[prune]
+enabled = true
+vocab = true
+start_step = 10
+end_step = 30
+every = 10
 CFG
 "$distill" --teacher "$src/experiments/data/teacher.h5" --student "$tmp/student.cfg" --out "$tmp/run" --quiet > /dev/null
 ckpt=$tmp/run/last.ckpt
@@ -53,6 +60,11 @@ mkdir -p "$out"
 "$distill" export --checkpoint "$ckpt" --target qnn-htp --format onnx --out "$out/u8.onnx"
 "$distill" export --checkpoint "$ckpt" --target qnn-htp --format onnx --w8a16 --out "$out/u8a16.onnx"
 "$distill" export --checkpoint "$ckpt" --target qnn-htp --format tflite --out "$out/model.tflite"
+# The vocabulary is pruned: every file holds the compacted table and the id -> row map, not 30,522 rows.
+for f in u8.onnx model.tflite; do
+  "$distill" inspect "$out/$f" > "$tmp/inspect.txt"
+  grep -q "tok_emb.weight/id_rows" "$tmp/inspect.txt" || { echo "FAIL: $f has no id -> row map"; exit 1; }
+done
 "$bin/test_export_onnx" --reference "$out/model.int8" "$src/experiments/data/teacher.h5" 60 "$out/reference.json"
 cd "$src/tests/export"
 python3 check_onnx.py "$out/u8.onnx" "$out/u8a16.onnx"

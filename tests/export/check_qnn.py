@@ -7,8 +7,9 @@ reference.json (rows run by the native int8 runtime, as for check_onnx.py):
   - placement: the session is built with CPU fallback disabled and graph-I/O quantization kept on the
     HTP, so it fails unless the QNN EP takes every node. The QNN graphs the EP builds are dumped as
     JSON: there must be exactly one (one partition), and every op in it other than the graph-edge
-    Quantize / Dequantize must read and write fixed-point tensors (int32 only for index inputs): no op
-    runs in float on the NPU;
+    Quantize / Dequantize must read and write fixed-point tensors (int32 only for index inputs, and as
+    the output of index movement: the Reshape of the ids, and the Gather that maps a pruned
+    vocabulary's ids to rows of its compacted table, reading only integers): no op runs in float on the NPU;
   - agreement: the session runs every row; embeddings need cosine >= --min-cos to the native ones on
     every row and the top-1 class must agree on >= --min-top1 of rows;
   - per SoC (--soc, QNN soc_model numbers: 43 = SM8550, 57 = SM8650, 69 = SM8750): the model is compiled offline
@@ -66,6 +67,14 @@ def session(path, provider_options, config=None):
     return ort.InferenceSession(path, so)
 
 
+def index_movement(node, tensors):
+    """Ops that only move integer indices: the ids' Reshape, and a Gather whose inputs are all integers (the id ->
+    row map of a vocabulary-pruned model). They compute nothing that could be quantized."""
+    if node["type"] == "Reshape":
+        return True
+    return node["type"] == "Gather" and all(tensors[t]["data_type"] in INTEGER for t in node["input_names"])
+
+
 def placement(path):
     """Builds the session with the QNN graphs dumped; returns (n_graphs, n_ops, problems)."""
     with tempfile.TemporaryDirectory() as d:
@@ -83,7 +92,7 @@ def placement(path):
                     dt = tensors[t]["data_type"]
                     if dt in FLOAT or (dt not in FIXED_POINT and dt not in INTEGER):
                         problems.append(f"{node['type']} {name}: tensor {t} has QNN data type 0x{dt:04x}")
-                    elif dt in INTEGER and t in node["output_names"] and node["type"] != "Reshape":
+                    elif dt in INTEGER and t in node["output_names"] and not index_movement(node, tensors):
                         problems.append(f"{node['type']} {name}: writes plain integers ({t}, 0x{dt:04x})")
         return len(graphs), n_ops, problems
 
