@@ -62,6 +62,7 @@ int ds_summary_write(const ds_trainer *tr, const char *path, ds_err *err) {
     const ds_dist_state *p = &tr->par;
     fprintf(f, ",\n  \"processes\": %d", ds_dist_size(&tr->dist));
     json_metric(f, "comm_fraction", p->step_seconds > 0 ? p->comm_seconds / p->step_seconds : NAN);
+    json_metric(f, "update_fraction", p->step_seconds > 0 ? p->update_seconds / p->step_seconds : NAN);
     fprintf(f, ",\n  \"allreduce_floats\": %zu", p->reduce_floats);
   }
   fprintf(f, ",\n  \"teacher\": ");

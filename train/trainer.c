@@ -156,6 +156,7 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   if (ds_token_rows_step(&tr->token_rows, tr, &token_loss, err)) return NAN;
   if (m->qat) ds_qat_weights_backward(m);
   if (par && ds_dist_reduce_grads(tr, err)) return NAN;
+  const double t_update = ds_dist_now(); /* from here on every process repeats the same work */
   ds_prune_after_backward(tr);
   float clip_scale; /* applied inside the AdamW pass rather than in a pass of its own */
   *grad_norm = ds_grad_clip_scale(m->grads, m->table.n_params, c->train.grad_clip, &clip_scale);
@@ -168,6 +169,7 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   ds_hidden_step(&tr->hidden, &c->train, *lr, tr->step + 1);
   tr->step++;
   ds_qat_train_step_end(tr, *lr);
+  tr->par.update_seconds += ds_dist_now() - t_update;
   return loss;
 }
 

@@ -69,6 +69,7 @@ typedef struct {
   size_t flat_cap;
   double comm_seconds;          /* spent in collectives (waiting for other processes included) */
   double step_seconds;          /* spent in training steps */
+  double update_seconds;        /* spent after the all-reduce (clipping, AdamW, ...): the same on every process */
   size_t reduce_floats;         /* floats all-reduced in the last step */
 } ds_dist_state;
 
