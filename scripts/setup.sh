@@ -2,7 +2,8 @@
 # Installs what distill needs from Debian and builds it into build/ (Release).
 #   bash scripts/setup.sh              toolkit only
 #   bash scripts/setup.sh --test-deps  also what the test suite uses (h5py for bad-file fixtures, GNU time,
-#                                      and the Python runtimes that check exported models)
+#                                      OpenMPI for the data-parallel tests, and the Python runtimes that check
+#                                      exported models)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 packages=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libgsl-dev libomp-dev)
 if [ "${1:-}" = "--test-deps" ]; then
-  packages+=(python3-h5py python3-numpy time)
+  packages+=(python3-h5py python3-numpy time libopenmpi-dev openmpi-bin)
 fi
 missing=()
 for p in "${packages[@]}"; do
