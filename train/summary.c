@@ -58,7 +58,7 @@ int ds_summary_write(const ds_trainer *tr, const char *path, ds_err *err) {
     json_metric(f, "best_val_loss", tr->best_val_loss);
   }
   fprintf(f, ",\n  \"n_train\": %ld,\n  \"n_val\": %ld", ds_loader_n_train(tr->loader), ds_loader_n_val(tr->loader));
-  if (ds_dist_size(&tr->dist) > 1) { /* a data-parallel run (docs/mpi.md); this session's steps */
+  if (tr->dist.initialized) { /* started by an MPI launcher (docs/mpi.md); this session's steps */
     const ds_dist_state *p = &tr->par;
     fprintf(f, ",\n  \"processes\": %d", ds_dist_size(&tr->dist));
     json_metric(f, "comm_fraction", p->step_seconds > 0 ? p->comm_seconds / p->step_seconds : NAN);

@@ -53,6 +53,7 @@ t1=$(date +%s.%N)
 echo "process 1 (pid ${victim:-none}) killed; mpirun exited with status $status after $(awk "BEGIN{print $t1 - $t0}") s"
 check "found process 1" test -n "$victim"
 check "the job exits non-zero" test $status -ne 0
+grep -m1 "exited on signal" "$work/b.log"
 check "mpirun names the dead process" grep -q "exited on signal 9" "$work/b.log" || cat "$work/b.log"
 check "killed mid-run" test ! -f "$work/b/summary.json"
 "$distill" inspect "$work/b/last.ckpt" > "$work/inspect.txt" 2>&1
