@@ -2,6 +2,8 @@
 # A data-parallel run survives a dead process the way a one-process run does (docs/mpi.md):
 #  - `mpirun -np 2` of 2N steps, with process 1 killed with SIGKILL once the step-N checkpoint is on disk, ends
 #    within seconds with a non-zero status and mpirun's message naming the dead process (no hang);
+#  - a process that fails (here: process 1 is given a teacher file that does not exist) ends the job at once with
+#    status 1 and a message naming it, while process 0 waits for it in the first collective;
 #  - `mpirun -np 2 ... --resume` then finishes the run, and its parameters equal those of an uninterrupted
 #    `mpirun -np 2` run bit for bit, and those of one process at the same global batch within 1e-5 relative.
 #   bash mpi_resume_kill.sh /path/to/distill /path/to/source      (exit 77: no mpirun)
@@ -58,6 +60,13 @@ check "mpirun names the dead process" grep -q "exited on signal 9" "$work/b.log"
 check "killed mid-run" test ! -f "$work/b/summary.json"
 "$distill" inspect "$work/b/last.ckpt" > "$work/inspect.txt" 2>&1
 check "the checkpoint is the step-$N one" grep -Eq "^[[:space:]]*step[[:space:]]+$N$" "$work/inspect.txt"
+
+# A failing process: its error, then MPI_Abort; never a hang.
+timeout 60 bash -c "$(declare -f mpi_run); mpi_run 1 \"\$@\"" _ "$distill" "${args[@]}" --out "$work/f" : \
+  -np 1 "$distill" "${args[@]}" --teacher "$work/none.h5" --out "$work/f" > "$work/f.log" 2>&1
+status=$?
+check "a failing process ends the job with status 1" test $status -eq 1 || cat "$work/f.log"
+check "its message names it" grep -q "distill: process 1 of 2: .*none.h5: no such file" "$work/f.log"
 
 mpi_run 2 "$distill" "${args[@]}" --out "$work/b" --resume > "$work/resume.log" 2>&1
 check "mpirun -np 2 --resume exits 0" test $? -eq 0 || cat "$work/resume.log"
