@@ -14,6 +14,7 @@
 #include "common/atomic_file.h"
 #include "cli/progress.h"
 #include "model/threads.h"
+#include "train/dist_step.h"
 #include "train/trainer.h"
 
 static const char *train_help =
@@ -37,7 +38,11 @@ static const char *train_help =
     "  --save-every N        [train] save_every\n"
     "  --resume [CKPT]       continue from CKPT (default DIR/last.ckpt) exactly where it stopped\n"
     "  --quiet               no progress output\n"
-    "  --set section.key=V   any config key\n";
+    "  --set section.key=V   any config key\n"
+    "\n"
+    "Under an MPI launcher (a build with -DDISTILL_MPI=ON; docs/mpi.md), `mpirun -np N distill ...` trains one\n"
+    "model on N processes: each computes 1/N of every batch (batch_size stays the global batch); the first\n"
+    "process logs, evaluates and writes the run folder.\n";
 
 typedef struct {
   const char *flag, *key;
@@ -103,7 +108,13 @@ static int write_config(const ds_config *c, const char *dir, ds_err *err) {
   return ds_atomic_commit(&a, err);
 }
 
-int cli_train(int argc, char **argv, int is_run) {
+/* An error once the processes of a data-parallel run may be out of step: names the process. */
+static int rank_error(const ds_dist *d, const char *msg) {
+  if (ds_dist_size(d) > 1) return cli_error("process %d of %d: %s", ds_dist_rank(d), ds_dist_size(d), msg);
+  return cli_error("%s", msg);
+}
+
+static int train_main(int argc, char **argv, int is_run, const ds_dist *dist) {
   ds_config cfg;
   ds_config_default(&cfg);
   ds_err err = {{0}};
@@ -196,29 +207,53 @@ int cli_train(int argc, char **argv, int is_run) {
 
   ds_trainer tr;
   ds_threads_set(cfg.train.threads);
-  if (ds_trainer_open(&tr, &cfg, &err)) return cli_error("%s", err.msg);
-  if (want_resume && ds_trainer_resume(&tr, resume, &err)) {
+  if (ds_trainer_open(&tr, &cfg, &err)) return rank_error(dist, err.msg);
+  if ((want_resume && ds_trainer_resume(&tr, resume, &err)) || ds_dist_step_open(&tr, dist, &err)) {
     ds_trainer_close(&tr);
-    return cli_error("%s", err.msg);
+    return rank_error(dist, err.msg);
   }
-  /* Everything checked: only now does the run folder appear. */
-  if (mkdir_p(dir) != 0) {
+  /* Everything checked: only now does the run folder appear (written by the first process alone). */
+  const int root = ds_dist_is_root(dist);
+  if (root && mkdir_p(dir) != 0) {
+    char msg[DS_PATH_MAX + 128];
+    snprintf(msg, sizeof msg, "%s: cannot create the run folder (%s)", dir, strerror(errno));
     ds_trainer_close(&tr);
-    return cli_error("%s: cannot create the run folder (%s)", dir, strerror(errno));
+    return rank_error(dist, msg);
   }
-  if (write_config(&tr.cfg, dir, &err) != 0) {
+  if (root && write_config(&tr.cfg, dir, &err) != 0) {
     ds_trainer_close(&tr);
-    return cli_error("%s", err.msg);
+    return rank_error(dist, err.msg);
   }
+  const int quiet_here = cfg.train.quiet || !root;
   cli_progress prog;
-  cli_progress_init(&prog, &tr, dir, cfg.train.quiet);
-  const int rc = ds_trainer_run(&tr, dir, cli_progress_report, &prog, &err);
+  cli_progress_init(&prog, &tr, dir, quiet_here);
+  if (!quiet_here && ds_dist_size(dist) > 1)
+    fprintf(stderr, "distill: %d processes, each computing %ld or %ld rows of every batch of %d\n",
+            ds_dist_size(dist), (long)cfg.train.batch_size / ds_dist_size(dist),
+            ((long)cfg.train.batch_size + ds_dist_size(dist) - 1) / ds_dist_size(dist), cfg.train.batch_size);
+  const int rc = ds_trainer_run(&tr, dir, root ? cli_progress_report : NULL, &prog, &err);
   cli_progress_finish(&prog);
   if (rc) {
     ds_trainer_close(&tr);
-    return cli_error("%s", err.msg);
+    return rank_error(dist, err.msg);
   }
-  if (!cfg.train.quiet) cli_print_summary(&tr, dir);
+  if (!quiet_here) {
+    cli_print_summary(&tr, dir);
+    if (ds_dist_size(dist) > 1)
+      fprintf(stderr, "distill: %d processes: %.1f%% of the step time in communication\n", ds_dist_size(dist),
+              100.0 * tr.par.comm_seconds / (tr.par.step_seconds > 0 ? tr.par.step_seconds : 1.0));
+  }
   ds_trainer_close(&tr);
   return 0;
+}
+
+int cli_train(int argc, char **argv, int is_run) {
+  ds_dist dist;
+  ds_err err = {{0}};
+  if (ds_dist_init(&dist, NULL, NULL, &err)) return cli_error("%s", err.msg);
+  const int rc = train_main(argc, argv, is_run, &dist);
+  /* A failed process ends the whole job (the others would wait for it forever). */
+  if (rc && ds_dist_size(&dist) > 1) ds_dist_abort(&dist, rc);
+  ds_dist_finalize(&dist);
+  return rc;
 }

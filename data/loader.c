@@ -25,6 +25,10 @@ struct ds_loader {
   long *order;        /* (WINDOW * BLOCK) buf positions of the window's training rows, shuffled */
   long n_order;
   gsl_rng *rng;
+  /* Data parallelism (ds_loader_set_share): only rows [share_lo, share_hi) of every batch of share_b rows are
+   * handed out, and a window reads only those; share_b 0 = every row. */
+  int share_b, share_lo, share_hi;
+  long *want;         /* (WINDOW * BLOCK) scratch: window positions this process reads */
 };
 
 /* splitmix64 finaliser: decorrelates nearby (seed, epoch, window) tuples. */
@@ -66,7 +70,64 @@ static int cmp_long(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static int window_load(ds_loader *l, long w, ds_err *err) {
+/* Reads the window's blocks whole. */
+static int window_read_all(ds_loader *l, const ds_row_run *runs, int n, ds_err *err) {
+  if (ds_teacher_read_runs(l->t, runs, n, 0, &l->buf, err)) return -1;
+  l->n_order = 0;
+  for (long i = 0; i < l->buf.n; i++)
+    if (!ds_split_is_val(l->f, l->buf.rows[i])) l->order[l->n_order++] = i;
+  return 0;
+}
+
+/* Source row of position i of the window's blocks laid end to end. */
+static long window_row(const ds_row_run *runs, int n, long i) {
+  for (int k = 0; k < n; k++) {
+    if (i < runs[k].count) return runs[k].start + i;
+    i -= runs[k].count;
+  }
+  return -1;
+}
+
+/* With a share: the same positions and shuffle as window_read_all would give, computed from the row numbers
+ * alone, then only the rows that land in this process's slots of the batches to come are read. `slot` is the
+ * batch slot of the row at the cursor. order[] then holds buf positions, -1 for rows another process reads. */
+static int window_read_share(ds_loader *l, long w, int slot, const ds_row_run *runs, int n, ds_err *err) {
+  long total = 0;
+  for (int k = 0; k < n; k++) total += runs[k].count;
+  l->n_order = 0;
+  for (long i = 0; i < total; i++)
+    if (!ds_split_is_val(l->f, window_row(runs, n, i))) l->order[l->n_order++] = i;
+  rng_seed(l, l->epoch, (uint64_t)w + 1);
+  gsl_ran_shuffle(l->rng, l->order, (size_t)l->n_order, sizeof *l->order);
+  long n_want = 0;
+  const long first = (long)l->cursor - l->win_start[w]; /* rows before the cursor are gone */
+  for (long k = first > 0 ? first : 0; k < l->n_order; k++) {
+    const long s = (slot + (k - first)) % l->share_b;
+    if (s >= l->share_lo && s < l->share_hi) l->want[n_want++] = l->order[k];
+  }
+  qsort(l->want, (size_t)n_want, sizeof *l->want, cmp_long); /* file order */
+  ds_row_run *mine = malloc(sizeof *mine * (size_t)(n_want > 0 ? n_want : 1));
+  if (!mine) return ds_fail(err, "%s: out of memory", l->t->info.path);
+  int n_mine = 0;
+  for (long j = 0; j < n_want; j++) {
+    const long r = window_row(runs, n, l->want[j]);
+    if (n_mine && mine[n_mine - 1].start + mine[n_mine - 1].count == r)
+      mine[n_mine - 1].count++;
+    else
+      mine[n_mine++] = (ds_row_run){r, 1};
+  }
+  const int rc = n_mine > 0 ? ds_teacher_read_runs(l->t, mine, n_mine, 0, &l->buf, err) : 0;
+  free(mine);
+  if (rc) return -1;
+  if (n_mine == 0) l->buf.n = 0;
+  for (long k = 0; k < l->n_order; k++) { /* window position -> buf position (want is sorted) */
+    const long *hit = bsearch(&l->order[k], l->want, (size_t)n_want, sizeof *l->want, cmp_long);
+    l->order[k] = hit ? hit - l->want : -1;
+  }
+  return 0;
+}
+
+static int window_load(ds_loader *l, long w, int slot, ds_err *err) {
   long blocks[WINDOW];
   ds_row_run runs[WINDOW];
   int n = 0;
@@ -77,12 +138,13 @@ static int window_load(ds_loader *l, long w, ds_err *err) {
     runs[i].count = runs[i].start + BLOCK < l->n_rows ? BLOCK : l->n_rows - runs[i].start;
   }
   l->win = -1;
-  if (ds_teacher_read_runs(l->t, runs, n, 0, &l->buf, err)) return -1;
-  l->n_order = 0;
-  for (long i = 0; i < l->buf.n; i++)
-    if (!ds_split_is_val(l->f, l->buf.rows[i])) l->order[l->n_order++] = i;
-  rng_seed(l, l->epoch, (uint64_t)w + 1);
-  gsl_ran_shuffle(l->rng, l->order, (size_t)l->n_order, sizeof *l->order);
+  if (l->share_b > 0) {
+    if (window_read_share(l, w, slot, runs, n, err)) return -1;
+  } else {
+    if (window_read_all(l, runs, n, err)) return -1;
+    rng_seed(l, l->epoch, (uint64_t)w + 1);
+    gsl_ran_shuffle(l->rng, l->order, (size_t)l->n_order, sizeof *l->order);
+  }
   l->win = w;
   return 0;
 }
@@ -118,6 +180,10 @@ int ds_loader_next_train(ds_loader *l, int batch_size, int max_len, ds_batch *b,
   if (batch_size <= 0 || batch_size > b->cap_rows || len > b->cap_len)
     return ds_fail(err, "%s: batch of %d rows of %d tokens does not fit the buffer (%d rows of %d)",
                    in->path, batch_size, len, b->cap_rows, b->cap_len);
+  if (l->share_b > 0 && batch_size != l->share_b)
+    return ds_fail(err, "%s: batch of %d rows, but this process computes a share of batches of %d", in->path,
+                   batch_size, l->share_b);
+  const int lo = l->share_b > 0 ? l->share_lo : 0, hi = l->share_b > 0 ? l->share_hi : batch_size;
   for (int i = 0; i < batch_size; i++) {
     if (l->cursor >= (uint64_t)l->n_train) {
       l->epoch++;
@@ -126,11 +192,15 @@ int ds_loader_next_train(ds_loader *l, int batch_size, int max_len, ds_batch *b,
     }
     epoch_setup(l);
     long c = (long)l->cursor, w = window_of(l, c);
-    if (w != l->win && window_load(l, w, err)) return -1;
-    copy_row(l, l->order[c - l->win_start[w]], b, i, len);
+    if (w != l->win && window_load(l, w, i, err)) return -1;
+    if (i >= lo && i < hi) {
+      const long src = l->order[c - l->win_start[w]];
+      if (src < 0) return ds_fail(err, "%s: internal error: row of batch slot %d not read", in->path, i);
+      copy_row(l, src, b, i - lo, len);
+    }
     l->cursor++;
   }
-  b->n = batch_size;
+  b->n = hi - lo;
   b->len = len;
   return 0;
 }
@@ -173,8 +243,9 @@ int ds_loader_init(ds_loader **out, ds_teacher *t, double f, unsigned long seed,
   l->perm = malloc(sizeof *l->perm * l->n_blocks);
   l->win_start = malloc(sizeof *l->win_start * (l->n_windows + 1));
   l->order = malloc(sizeof *l->order * WINDOW * BLOCK);
+  l->want = malloc(sizeof *l->want * WINDOW * BLOCK);
   l->rng = gsl_rng_alloc(gsl_rng_mt19937);
-  if (!l->perm || !l->win_start || !l->order || !l->rng) {
+  if (!l->perm || !l->win_start || !l->order || !l->want || !l->rng) {
     ds_loader_free(l);
     return ds_fail(err, "%s: out of memory for the loader", in->path);
   }
@@ -203,8 +274,19 @@ int ds_loader_set_state(ds_loader *l, ds_loader_state s, ds_err *err) {
     return ds_fail(err, "%s: loader cursor %llu beyond the %ld training rows", l->t->info.path,
                    (unsigned long long)s.cursor, l->n_train);
   if (s.epoch != l->epoch) l->have_epoch = 0;
+  if (l->share_b > 0) l->win = -1; /* a share's window holds the rows of slots counted from its cursor */
   l->epoch = s.epoch;
   l->cursor = s.cursor;
+  return 0;
+}
+
+int ds_loader_set_share(ds_loader *l, int batch_size, int lo, int hi, ds_err *err) {
+  if (batch_size <= 0 || lo < 0 || hi <= lo || hi > batch_size)
+    return ds_fail(err, "%s: share [%d, %d) of batches of %d rows", l->t->info.path, lo, hi, batch_size);
+  l->share_b = batch_size;
+  l->share_lo = lo;
+  l->share_hi = hi;
+  l->win = -1; /* a window read for another share holds the wrong rows */
   return 0;
 }
 
@@ -213,6 +295,7 @@ void ds_loader_free(ds_loader *l) {
   free(l->perm);
   free(l->win_start);
   free(l->order);
+  free(l->want);
   if (l->rng) gsl_rng_free(l->rng);
   ds_batch_free(&l->buf);
   free(l);

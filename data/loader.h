@@ -32,6 +32,11 @@ long ds_loader_n_val(const ds_loader *l);
 int ds_loader_next_train(ds_loader *l, int batch_size, int max_len, ds_batch *b, ds_err *err);
 /* Validation rows [start, start+n) of the validation split, in source order. */
 int ds_loader_read_val(ds_loader *l, long start, int n, int max_len, ds_batch *b, ds_err *err);
+/* Data-parallel training (train/dist.h): from now on this process takes only rows [lo, hi) of every training
+ * batch of batch_size rows. The order of all rows stays what it is without a share (every process advances
+ * through the same global batches), next_train fills b with rows [lo, hi) of the global batch (b->n = hi - lo),
+ * and each shuffle window reads, by hyperslab, only the rows this process will use. */
+int ds_loader_set_share(ds_loader *l, int batch_size, int lo, int hi, ds_err *err);
 ds_loader_state ds_loader_get_state(const ds_loader *l);
 int ds_loader_set_state(ds_loader *l, ds_loader_state s, ds_err *err);
 void ds_loader_free(ds_loader *l);

@@ -28,6 +28,7 @@ int ds_qat_init(ds_qat **out, const ds_student_shape *s, const ds_param_table *t
   if (!q) return ds_fail(err, "out of memory allocating the QAT state");
   q->cfg = *cfg;
   q->n_layers = s->n_layers;
+  q->n_tok_rows = s->vocab;
   q->is_static = s->arch == DS_ARCH_STATIC;
   const int C = s->dim, hd = s->head_dim, encoder = !q->is_static;
   site_set(&q->site[DS_QS_TOK], "tok", DS_I8_ACT_TOKENS, C, 1);
@@ -79,9 +80,10 @@ int ds_qat_init(ds_qat **out, const ds_student_shape *s, const ds_param_table *t
   q->wmask = malloc(q->n_params);
   q->wscale = calloc(q->n_wrows + 1, sizeof(float));
   q->tok_used = calloc((size_t)s->vocab + 1, 1);
+  q->tok_step = calloc((size_t)s->vocab + 1, 1);
   q->n_lsq = cfg->learn_scales ? (size_t)q->n_sites + q->n_wrows : 0;
   q->lsq = calloc(4 * q->n_lsq + 4, sizeof(float));
-  if (!q->wq || !q->wqf || !q->what || !q->wmask || !q->wscale || !q->tok_used || !q->lsq) {
+  if (!q->wq || !q->wqf || !q->what || !q->wmask || !q->wscale || !q->tok_used || !q->tok_step || !q->lsq) {
     ds_qat_free(q);
     return ds_fail(err, "out of memory allocating the QAT state of %zu parameters", t->n_params);
   }
@@ -101,6 +103,7 @@ void ds_qat_free(ds_qat *q) {
   free(q->wmask);
   free(q->wscale);
   free(q->tok_used);
+  free(q->tok_step);
   free(q->lsq);
   free(q->mem);
   free(q);
@@ -120,6 +123,7 @@ void ds_qat_step_begin(ds_qat *q, long step) {
   ds_qat_set_step(q, step);
   q->update = 1;
   ds_qat_zero_grad(q);
+  memset(q->tok_step, 0, (size_t)q->n_tok_rows);
 }
 
 int ds_qat_observing(const ds_qat *q) {
@@ -159,13 +163,16 @@ void ds_qat_site_prepare(ds_qat *q, int i, const float *pre, size_t n) {
         if (pre[k] < lo) lo = pre[k];
         if (pre[k] > hi) hi = pre[k];
       }
+    if (q->range_reduce) q->range_reduce(q->range_ctx, &lo, &hi);
     if (lo <= hi) ds_qobserver_update(&q->site[i].obs, (const float[]){lo, hi}, 2);
   }
   ds_qat_site_qparams(q, i, &q->site[i].qp);
 }
 
 void ds_qat_site_observe_range(ds_qat *q, int i, float lo, float hi) {
-  if (!ds_qat_observing(q) || site_fixed(q, i) || !(lo <= hi)) return;
+  if (!ds_qat_observing(q) || site_fixed(q, i)) return;
+  if (q->range_reduce) q->range_reduce(q->range_ctx, &lo, &hi);
+  if (!(lo <= hi)) return;
   const float r[2] = {lo, hi};
   ds_qobserver_update(&q->site[i].obs, r, 2);
 }
@@ -234,7 +241,7 @@ int ds_qat_quantize_weights(ds_qat *q, const ds_student *m, ds_err *err) {
   /* The token table: only the rows this batch reads (their codes are all the forward uses). */
   const long N = (long)m->B * m->T;
   memset(q->tok_used, 0, (size_t)m->shape.vocab);
-  for (long n = 0; n < N; n++) q->tok_used[m->ids[n]] = 1;
+  for (long n = 0; n < N; n++) q->tok_used[m->ids[n]] = q->tok_step[m->ids[n]] = 1;
   int bad = -1;
 #pragma omp parallel for schedule(dynamic, 64) reduction(max : bad)
   for (int r = 0; r < m->shape.vocab; r++)

@@ -83,6 +83,20 @@ typedef struct ds_qat {
   /* LSQ: log step sizes, n_sites activations then n_wrows weight rows; gradients and Adam moments. */
   size_t n_lsq;
   float *lsq, *lsq_grad, *lsq_m, *lsq_v;
+  /* Data-parallel training (train/dist.h): called with a site's range over this process's rows of the batch
+   * before its observer takes it, to make it the range over the whole batch on every process. NULL: this
+   * process has the whole batch. */
+  void (*range_reduce)(void *ctx, float *lo, float *hi);
+  void *range_ctx;
+  /* Set by a caller that runs several backward passes per optimizer step (the trainer: the batch, then token
+   * rows): ds_qat_backward then leaves the weights' LSQ gradients and STE masks to ds_qat_weights_backward,
+   * called once after the last pass, so each pass's weight gradient is counted once. */
+  int defer_weights;
+  /* Data-parallel training: the sequences of the whole batch whose share the next backward pass runs, so that
+   * the activations' LSQ gradients are scaled for the whole batch's element counts. 0: the pass's own. */
+  int lsq_batch_all;
+  uint8_t *tok_step;                /* (n_tok_rows) token-table rows read since ds_qat_step_begin */
+  int n_tok_rows;                   /* rows of the token table (the shape's vocab) */
   /* Per-batch buffers (sites' codes and pre, kernel scratch), grown as needed. */
   void *mem;
   size_t mem_cap;

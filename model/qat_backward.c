@@ -18,7 +18,9 @@ static void site_backward(ds_qat *q, int i, float *grad, long rows, int width, i
     float *g = q->scr->tmp; /* gather the columns: the LSQ gradient wants them contiguous */
     for (long r = 0; r < rows; r++) memcpy(g + r * width, grad + r * ld + col0, sizeof(float) * width);
     float gs = 0.0f;
-    ds_lsq_backward(st->pre, g, (size_t)rows * width, &qp, &gs);
+    /* Every site holds a whole number of values per sequence: the whole batch has n / B * B_all. */
+    const size_t n = (size_t)rows * width, n_all = q->lsq_batch_all > 0 ? n / q->B * q->lsq_batch_all : n;
+    ds_lsq_backward_share(st->pre, g, n, n_all, &qp, &gs);
     q->lsq_grad[i] += gs * qp.scale; /* d/dlog(s) = s d/ds */
   }
   /* The values that round into [qmin, qmax]: within half a step of the grid's ends. */
@@ -49,8 +51,9 @@ static void scatter_rows(float *dtable, const float *d, const int32_t *rows, lon
   }
 }
 
-/* Weights: the LSQ gradient of every row's log step size, then the STE mask on the weight gradient. */
-static void weights_backward(ds_qat *q, ds_student *m) {
+/* Weights: the LSQ gradient of every row's log step size, then the STE mask on the weight gradient; of the
+ * token table only the rows flagged in tok (the others have no gradient). */
+static void weights_backward(ds_qat *q, ds_student *m, const uint8_t *tok) {
   if (!(q->cfg.learn_scales && q->lsq_ready)) return;
   const int32_t qmax = (1 << (q->cfg.weight_bits - 1)) - 1;
   for (int i = 0; i < m->table.n_tensors; i++) {
@@ -62,14 +65,14 @@ static void weights_backward(ds_qat *q, ds_student *m) {
     float *g = m->grads + ti->offset;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < rows; r++) {
-      if (i == 0 && !q->tok_used[r]) continue; /* token rows this batch did not read: no gradient */
+      if (i == 0 && !tok[r]) continue; /* token rows this batch did not read: no gradient */
       const ds_qparams qp = {sc[r], 0, -qmax, qmax};
       float gs = 0.0f;
       ds_lsq_backward(m->params + ti->offset + (size_t)r * cols, g + (size_t)r * cols, (size_t)cols, &qp, &gs);
       lg[r] += gs * sc[r];
     }
     for (int r = 0; r < rows; r++)
-      if (i != 0 || q->tok_used[r])
+      if (i != 0 || tok[r])
         ds_fake_quant_mask_apply(g + (size_t)r * cols, q->wmask + ti->offset + (size_t)r * cols, (size_t)cols);
   }
 }
@@ -100,7 +103,7 @@ void ds_qat_backward(ds_student *m, const float *d_emb, const float *d_logits) {
     ds_pool_backward(da->encoded, da->pooled, &m->pack, 0, C);
     site_backward_flat(q, DS_QS_TOK, da->encoded, (long)N * C);
     scatter_rows(m->g.tok_emb, da->encoded, m->ids, N, C);
-    weights_backward(q, m);
+    if (!q->defer_weights) weights_backward(q, m, q->tok_used);
     return;
   }
   ds_pool_backward(da->lnf, da->pooled, &m->pack, s->pooling == DS_POOL_CLS, C);
@@ -156,5 +159,10 @@ void ds_qat_backward(ds_student *m, const float *d_emb, const float *d_logits) {
   memcpy(tmp, da->encoded, sizeof(float) * (size_t)N * C);
   site_backward_flat(q, DS_QS_POS, tmp, (long)N * C);
   scatter_rows(m->g.pos_emb, tmp, q->scr->pos_ids, N, C);
-  weights_backward(q, m);
+  if (!q->defer_weights) weights_backward(q, m, q->tok_used);
+}
+
+void ds_qat_weights_backward(ds_student *m) {
+  ds_qat *q = m->qat;
+  if (q && q->mode == DS_QAT_FAKE) weights_backward(q, m, q->tok_step);
 }

@@ -17,6 +17,10 @@ int ds_qat_forward(ds_student *m, ds_err *err);
 /* Straight-through backward of the last fake-quant forward; accumulates into m->grads and, with
  * learned step sizes, into m->qat->lsq_grad. */
 void ds_qat_backward(ds_student *m, const float *d_emb, const float *d_logits);
+/* With m->qat->defer_weights: the weights' LSQ gradients and STE masks for everything m->grads holds, once per
+ * optimizer step after its last backward pass, over the token rows read since ds_qat_step_begin (a no-op
+ * unless the passes ran fake-quant with learned scales). */
+void ds_qat_weights_backward(ds_student *m);
 /* Feeds the observers the float activations of the last (float) forward. */
 void ds_qat_observe(ds_student *m);
 

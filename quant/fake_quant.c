@@ -40,6 +40,11 @@ float ds_lsq_grad_scale(size_t n, int32_t q_p) {
 
 void ds_lsq_backward(const float *x, const float *grad_y, size_t n, const ds_qparams *qp,
                      float *grad_scale) {
+  ds_lsq_backward_share(x, grad_y, n, n, qp, grad_scale);
+}
+
+void ds_lsq_backward_share(const float *x, const float *grad_y, size_t n, size_t n_all, const ds_qparams *qp,
+                           float *grad_scale) {
   int32_t q_p = qp->qmin == -qp->qmax ? qp->qmax : qp->qmax - qp->qmin;
   double sum = 0.0;
   for (size_t i = 0; i < n; i++) {
@@ -57,7 +62,7 @@ void ds_lsq_backward(const float *x, const float *grad_y, size_t n, const ds_qpa
     }
     sum += (double)grad_y[i] * d;
   }
-  *grad_scale += (float)(sum * ds_lsq_grad_scale(n, q_p));
+  *grad_scale += (float)(sum * ds_lsq_grad_scale(n_all, q_p));
 }
 
 int ds_lsq_rows_backward(const float *w, const float *grad_w, int rows, int cols,

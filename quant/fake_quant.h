@@ -67,6 +67,10 @@ float ds_lsq_grad_scale(size_t n, int32_t q_p);
  * and g from ds_lsq_grad_scale(n, Q_P). The gradient to x is the STE mask (ds_fake_quant_backward). */
 void ds_lsq_backward(const float *x, const float *grad_y, size_t n, const ds_qparams *qp,
                      float *grad_scale);
+/* The same with g from ds_lsq_grad_scale(n_all, Q_P): x holds n of the n_all values the tensor has (a
+ * data-parallel process's share of a batch), so that the shares' gradients add up to the whole one's. */
+void ds_lsq_backward_share(const float *x, const float *grad_y, size_t n, size_t n_all, const ds_qparams *qp,
+                           float *grad_scale);
 
 /* Per-row version for weights (rows, cols): grad_scales[r] += the row's LSQ gradient, with
  * n = cols (elements sharing the scale) in the gradient scale. */

@@ -2,8 +2,8 @@
 # Installs what distill needs from Debian and builds it into build/ (Release).
 #   bash scripts/setup.sh              toolkit only
 #   bash scripts/setup.sh --test-deps  also what the test suite uses (h5py for bad-file fixtures, GNU time,
-#                                      the Python runtimes that check exported models, clang and libFuzzer
-#                                      for scripts/fuzz.sh)
+#                                      OpenMPI for the data-parallel tests, clang and libFuzzer for
+#                                      scripts/fuzz.sh, and the Python runtimes that check exported models)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 packages=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libgsl-dev libomp-dev)
 if [ "${1:-}" = "--test-deps" ]; then
-  packages+=(python3-h5py python3-numpy time clang libclang-rt-dev)
+  packages+=(python3-h5py python3-numpy time libopenmpi-dev openmpi-bin clang libclang-rt-dev)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,8 @@
 #   bash scripts/test.sh --sanitize  a Debug build with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/
 #   bash scripts/test.sh --own-gemm  a Release build with distill's own AVX-512 sgemm (-DDISTILL_OWN_GEMM=ON)
 #                                    in build-own-gemm/, the C tests only (the shell tests add no GEMM path)
+#   bash scripts/test.sh --mpi       a Release build with MPI (-DDISTILL_MPI=ON) in build-mpi/, the tests labelled
+#                                    mpi: mpirun -np 2 against one process, kill + --resume (docs/mpi.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -23,6 +25,13 @@ elif [ "${1:-}" = "--own-gemm" ]; then
   cmake -S . -B build-own-gemm -DCMAKE_BUILD_TYPE=Release -DDISTILL_WERROR=ON -DDISTILL_OWN_GEMM=ON >/dev/null
   cmake --build build-own-gemm -j"$jobs" >/dev/null
   ctest --test-dir build-own-gemm --output-on-failure -j"$jobs" -LE shell
+elif [ "${1:-}" = "--mpi" ]; then
+  cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=Release -DDISTILL_WERROR=ON -DDISTILL_MPI=ON >/dev/null
+  cmake --build build-mpi -j"$jobs" >/dev/null
+  # CI runs as root on few cores: OpenMPI refuses root and more processes than cores unless told (the tests
+  # pass --oversubscribe themselves); one OpenMP thread per process.
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+  ctest --test-dir build-mpi --output-on-failure -L mpi
 else
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDISTILL_WERROR=ON >/dev/null
   cmake --build build -j"$jobs" >/dev/null

@@ -61,6 +61,11 @@ static int reserve(ds_hidden_head *h, long rows) {
 
 double ds_hidden_loss_rows(const ds_hidden_head *h, int n, const float *s, const float *t, const ds_loss_cfg *cfg,
                            float *pred, float *d_pred, float *d_s, float *d_params) {
+  return ds_hidden_loss_rows_norm(h, n, n, s, t, cfg, pred, d_pred, d_s, d_params);
+}
+
+double ds_hidden_loss_rows_norm(const ds_hidden_head *h, int n, long n_norm, const float *s, const float *t,
+                                const ds_loss_cfg *cfg, float *pred, float *d_pred, float *d_s, float *d_params) {
   const int H = h->H, C = h->C;
   const float *W = h->params, *bias = h->params + (size_t)H * C;
   if (n <= 0) return 0.0;
@@ -72,7 +77,7 @@ double ds_hidden_loss_rows(const ds_hidden_head *h, int n, const float *s, const
     const float *p = pred + (size_t)i * H, *q = t + (size_t)i * H;
     float *g = d_pred + (size_t)i * H;
     if (cfg->hidden_loss == DS_HIDDEN_MSE) {
-      const double scale = 2.0 * wgt / ((double)n * H);
+      const double scale = 2.0 * wgt / ((double)n_norm * H);
       for (int j = 0; j < H; j++) {
         const double e = (double)p[j] - q[j];
         loss += e * e;
@@ -89,10 +94,10 @@ double ds_hidden_loss_rows(const ds_hidden_head *h, int n, const float *s, const
       const double cosv = pq / (np * nq);
       loss += 1.0 - cosv;
       /* d(1 - cos)/dp = -(q / (|p||q|) - cos p / |p|^2) */
-      for (int j = 0; j < H; j++) g[j] = (float)(-wgt / n * (q[j] / (np * nq) - cosv * p[j] / (np * np)));
+      for (int j = 0; j < H; j++) g[j] = (float)(-wgt / n_norm * (q[j] / (np * nq) - cosv * p[j] / (np * np)));
     }
   }
-  loss = cfg->hidden_loss == DS_HIDDEN_MSE ? loss / ((double)n * H) : loss / n;
+  loss = cfg->hidden_loss == DS_HIDDEN_MSE ? loss / ((double)n_norm * H) : loss / n_norm;
   /* d_s = d_pred W; dW += d_pred^T s; db += sum of d_pred rows. */
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, C, H, 1.0f, d_pred, H, W, C, 0.0f, d_s, C);
   if (d_params) {
@@ -104,7 +109,15 @@ double ds_hidden_loss_rows(const ds_hidden_head *h, int n, const float *s, const
   return wgt * loss;
 }
 
-double ds_hidden_batch_loss(ds_hidden_head *h, ds_student *m, const ds_batch *b, const ds_loss_cfg *cfg) {
+/* Real tokens of the last forward. */
+static long real_tokens(const ds_student *m) {
+  long n = 0;
+  for (int r = 0; r < m->pack.n_rows; r++) n += m->mask[m->pack.row[r]] != 0;
+  return n;
+}
+
+/* n_norm: tokens the means are over; 0 = this batch's. */
+static double batch_loss(ds_hidden_head *h, ds_student *m, const ds_batch *b, const ds_loss_cfg *cfg, long n_norm) {
   m->d_final_tokens = NULL;
   if (h->n == 0) return 0.0;
   const ds_token_pack *pk = &m->pack;
@@ -121,7 +134,8 @@ double ds_hidden_batch_loss(ds_hidden_head *h, ds_student *m, const ds_batch *b,
     n++;
   }
   memset(h->grads, 0, sizeof(float) * h->n);
-  const double loss = ds_hidden_loss_rows(h, n, h->s, h->t, cfg, h->pred, h->d_pred, h->d_s, h->grads);
+  const double loss = ds_hidden_loss_rows_norm(h, n, n_norm > 0 ? n_norm : n, h->s, h->t, cfg, h->pred, h->d_pred,
+                                              h->d_s, h->grads);
   /* Scatter the state gradients back to the pack's rows (zero on padding rows). */
   memset(h->d_tokens, 0, sizeof(float) * (size_t)pk->n_rows * C);
   n = 0;
@@ -132,6 +146,24 @@ double ds_hidden_batch_loss(ds_hidden_head *h, ds_student *m, const ds_batch *b,
   }
   m->d_final_tokens = h->d_tokens;
   return loss;
+}
+
+double ds_hidden_batch_loss(ds_hidden_head *h, ds_student *m, const ds_batch *b, const ds_loss_cfg *cfg) {
+  return batch_loss(h, m, b, cfg, 0);
+}
+
+int ds_hidden_batch_loss_dist(ds_hidden_head *h, ds_student *m, const ds_batch *b, const ds_loss_cfg *cfg,
+                              const ds_dist *d, double *loss, ds_err *err) {
+  if (ds_dist_size(d) <= 1 || h->n == 0) {
+    *loss = ds_hidden_batch_loss(h, m, b, cfg);
+    return 0;
+  }
+  double n_all = (double)real_tokens(m);
+  if (ds_dist_sum_doubles(d, &n_all, 1, err)) return -1;
+  double l = batch_loss(h, m, b, cfg, (long)n_all);
+  if (ds_dist_sum_doubles(d, &l, 1, err)) return -1;
+  *loss = l;
+  return 0;
 }
 
 void ds_hidden_step(ds_hidden_head *h, const ds_train_cfg *tc, double lr, long t) {

@@ -58,6 +58,13 @@ int ds_summary_write(const ds_trainer *tr, const char *path, ds_err *err) {
     json_metric(f, "best_val_loss", tr->best_val_loss);
   }
   fprintf(f, ",\n  \"n_train\": %ld,\n  \"n_val\": %ld", ds_loader_n_train(tr->loader), ds_loader_n_val(tr->loader));
+  if (tr->dist.initialized) { /* started by an MPI launcher (docs/mpi.md); this session's steps */
+    const ds_dist_state *p = &tr->par;
+    fprintf(f, ",\n  \"processes\": %d", ds_dist_size(&tr->dist));
+    json_metric(f, "comm_fraction", p->step_seconds > 0 ? p->comm_seconds / p->step_seconds : NAN);
+    json_metric(f, "update_fraction", p->step_seconds > 0 ? p->update_seconds / p->step_seconds : NAN);
+    fprintf(f, ",\n  \"allreduce_floats\": %zu", p->reduce_floats);
+  }
   fprintf(f, ",\n  \"teacher\": ");
   ds_json_string(f, info->name[0] ? info->name : info->path);
   fprintf(f, "\n}\n");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/qat.h"
 #include "train/losses.h"
 
 #define TOKEN_ROW_LEN 3
@@ -75,14 +76,28 @@ int ds_token_rows_step(ds_token_rows *r, ds_trainer *tr, double *loss, ds_err *e
     memcpy(r->target + (size_t)i * D, r->table + (size_t)id * D, sizeof(float) * D);
   }
   gsl_rng_free(rng);
-  if (ds_student_forward(m, r->ids, r->mask, r->n, TOKEN_ROW_LEN, err)) return -1;
   /* The embedding loss alone: these rows have no logits or labels, and in-batch similarity between
    * random tokens says nothing about sentences. */
   ds_loss_cfg only_emb = tr->cfg.loss;
   only_emb.kd_weight = only_emb.ce_weight = only_emb.sim_weight = 0.0;
-  *loss = ds_loss_compute(&only_emb, r->n, 0, E, NULL, NULL, NULL, m->a.emb, E == D ? r->target : NULL, NULL,
-                          r->d_emb, NULL);
-  ds_student_backward(m, r->d_emb, NULL);
+  if (ds_dist_size(&tr->dist) <= 1) {
+    if (ds_student_forward(m, r->ids, r->mask, r->n, TOKEN_ROW_LEN, err)) return -1;
+    *loss = ds_loss_compute(&only_emb, r->n, 0, E, NULL, NULL, NULL, m->a.emb, E == D ? r->target : NULL, NULL,
+                            r->d_emb, NULL);
+    ds_student_backward(m, r->d_emb, NULL);
+    return 0;
+  }
+  /* Data-parallel (train/dist_step.h): every process draws the same rows and runs its share of them; the loss
+   * is computed on all of them, gathered, as one process would. */
+  const long lo = tr->par.tok_lo, k = tr->par.tok_hi - tr->par.tok_lo;
+  if (k > 0 && ds_student_forward(m, r->ids + lo * TOKEN_ROW_LEN, r->mask + lo * TOKEN_ROW_LEN, (int)k,
+                                  TOKEN_ROW_LEN, err))
+    return -1;
+  if (ds_dist_gather_shares(&tr->dist, m->a.emb, tr->par.tok_emb, r->n, sizeof(float) * E, err)) return -1;
+  *loss = ds_loss_compute(&only_emb, r->n, 0, E, NULL, NULL, NULL, tr->par.tok_emb, E == D ? r->target : NULL,
+                          NULL, r->d_emb, NULL);
+  if (m->qat) m->qat->lsq_batch_all = r->n;
+  if (k > 0) ds_student_backward(m, r->d_emb + lo * E, NULL);
   return 0;
 }
 

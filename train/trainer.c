@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "train/checkpoint_state.h"
+#include "train/dist_step.h"
 #include "train/hidden_distill.h"
 #include "train/init_run.h"
 #include "train/token_rows.h"
@@ -50,6 +51,7 @@ static int check_against_teacher(const ds_config *c, const ds_teacher_info *info
 
 int ds_trainer_open(ds_trainer *tr, const ds_config *cfg, ds_err *err) {
   memset(tr, 0, sizeof *tr);
+  tr->dist.size = 1;
   tr->cfg = *cfg;
   tr->best_val_loss = INFINITY;
   tr->best_step = -1;
@@ -98,6 +100,7 @@ void ds_trainer_close(ds_trainer *tr) {
   free(tr->d_logits);
   free(tr->d_emb);
   ds_prune_state_free(&tr->prune);
+  ds_dist_step_free(&tr->par);
   if (tr->vocab) {
     for (int i = 0; i < tr->n_vocab; i++) free(tr->vocab[i]);
     free(tr->vocab);
@@ -109,32 +112,51 @@ static void path_join(char *out, size_t n, const char *dir, const char *file) {
   snprintf(out, n, "%s/%s", dir, file);
 }
 
-/* One optimizer step on the next training batch; returns the loss (NAN on a read error). */
+/* One optimizer step on the next training batch; returns the loss (NAN on a read error). In a data-parallel
+ * run (train/dist_step.h) this process computes rows [lo, hi) of the batch and the gradients are summed over
+ * the processes before anything uses them. */
 static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm, double *lr, ds_err *err) {
   const ds_config *c = &tr->cfg;
   ds_student *m = &tr->model;
   const ds_student_shape *s = &m->shape;
   const int B = c->train.batch_size, K = s->n_classes, E = ds_student_emb_dim(s);
   const ds_teacher_info *info = ds_teacher_get_info(tr->teacher);
+  const int par = ds_dist_size(&tr->dist) > 1;
+  const long lo = par ? tr->par.lo : 0, n = par ? tr->par.hi - tr->par.lo : B;
   if (ds_loader_next_train(tr->loader, B, s->max_len, &tr->batch, err)) return NAN;
   if (tr->hidden.n > 0 && ds_teacher_read_hidden_for_batch(tr->teacher, &tr->batch, err)) return NAN;
-  if (m->qat) ds_qat_step_begin(m->qat, tr->step); /* QAT schedule: observe, fake-quant, freeze */
-  if (ds_student_forward(m, tr->batch.ids, tr->batch.mask, B, tr->batch.len, err)) return NAN;
+  if (m->qat) {
+    /* Token rows add a second backward pass: the weights' LSQ gradients wait for both (ds_qat_weights_backward). */
+    m->qat->defer_weights = 1;
+    m->qat->range_reduce = par ? ds_dist_range_hook : NULL;
+    m->qat->range_ctx = tr;
+    ds_qat_step_begin(m->qat, tr->step); /* QAT schedule: observe, fake-quant, freeze */
+  }
+  if (ds_student_forward(m, tr->batch.ids, tr->batch.mask, (int)n, tr->batch.len, err)) return NAN;
   const int emb_ok = info->emb_dim == E;
-  double loss =
-      ds_loss_compute(&c->loss, B, K, E, m->a.logits, tr->batch.logits, tr->batch.labels, m->a.emb,
-                      emb_ok ? tr->batch.emb : NULL, tr->d_logits, tr->d_emb, terms);
-  loss += ds_hidden_batch_loss(&tr->hidden, m, &tr->batch, &c->loss);
+  double loss, hidden_loss;
+  if (par) {
+    if (ds_dist_batch_loss(tr, terms, &loss, err)) return NAN;
+  } else {
+    loss = ds_loss_compute(&c->loss, B, K, E, m->a.logits, tr->batch.logits, tr->batch.labels, m->a.emb,
+                           emb_ok ? tr->batch.emb : NULL, tr->d_logits, tr->d_emb, terms);
+  }
+  if (ds_hidden_batch_loss_dist(&tr->hidden, m, &tr->batch, &c->loss, &tr->dist, &hidden_loss, err)) return NAN;
+  loss += hidden_loss;
   if (!isfinite(loss)) {
     ds_fail(err, "the loss became %g at step %ld; lower the learning rate (lr = %g)", loss, tr->step + 1,
             c->train.lr);
     return NAN;
   }
   ds_student_zero_grad(m);
-  ds_student_backward(m, tr->d_emb, K > 0 ? tr->d_logits : NULL);
+  if (m->qat) m->qat->lsq_batch_all = par ? B : 0; /* LSQ's gradient scale counts the whole batch */
+  ds_student_backward(m, tr->d_emb + (size_t)lo * E, K > 0 ? tr->d_logits + (size_t)lo * K : NULL);
   m->d_final_tokens = NULL;
   double token_loss;
   if (ds_token_rows_step(&tr->token_rows, tr, &token_loss, err)) return NAN;
+  if (m->qat) ds_qat_weights_backward(m);
+  if (par && ds_dist_reduce_grads(tr, err)) return NAN;
+  const double t_update = ds_dist_now(); /* from here on every process repeats the same work */
   ds_prune_after_backward(tr);
   float clip_scale; /* applied inside the AdamW pass rather than in a pass of its own */
   *grad_norm = ds_grad_clip_scale(m->grads, m->table.n_params, c->train.grad_clip, &clip_scale);
@@ -147,6 +169,7 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   ds_hidden_step(&tr->hidden, &c->train, *lr, tr->step + 1);
   tr->step++;
   ds_qat_train_step_end(tr, *lr);
+  tr->par.update_seconds += ds_dist_now() - t_update;
   return loss;
 }
 
@@ -169,10 +192,15 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
   path_join(path, sizeof path, out_dir, "metrics.csv");
   path_join(last, sizeof last, out_dir, "last.ckpt");
   path_join(best, sizeof best, out_dir, "best.ckpt");
-  /* A resumed run appends to its metrics; rows past the checkpoint's step may repeat after a kill. */
-  FILE *csv = fopen(path, tr->step > 0 ? "a" : "w");
-  if (!csv) return ds_fail(err, "%s: cannot create the metrics file", path);
-  if (tr->step == 0) csv_header(csv);
+  /* In a data-parallel run only the first process (rank 0) evaluates and writes; the others only train. */
+  const int root = ds_dist_is_root(&tr->dist);
+  FILE *csv = NULL;
+  if (root) {
+    /* A resumed run appends to its metrics; rows past the checkpoint's step may repeat after a kill. */
+    csv = fopen(path, tr->step > 0 ? "a" : "w");
+    if (!csv) return ds_fail(err, "%s: cannot create the metrics file", path);
+    if (tr->step == 0) csv_header(csv);
+  }
   const int B = c->train.batch_size;
   const long steps = c->train.steps;
   double t_session = now_seconds(), t_window = t_session, wall_base = tr->wall_seconds;
@@ -181,7 +209,7 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
   ds_loss_terms terms_sum = {0};
   int rc = -1;
   /* Where the student starts: with a teacher-derived init this is already the static model's quality. */
-  if (tr->step == 0 && ds_loader_n_val(tr->loader) > 0) {
+  if (root && tr->step == 0 && ds_loader_n_val(tr->loader) > 0) {
     if (ds_evaluate(&tr->model, &c->loss, tr->teacher, tr->loader, B, &tr->init_val, err)) goto done;
     if (progress) {
       ds_train_progress p = {.step = 0, .steps = steps, .is_eval = 1, .val = tr->init_val};
@@ -191,7 +219,9 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
   while (tr->step < steps) {
     ds_loss_terms terms;
     double gnorm = 0.0, lr = 0.0;
+    const double t_step = ds_dist_now();
     const double loss = train_step(tr, &terms, &gnorm, &lr, err);
+    tr->par.step_seconds += ds_dist_now() - t_step;
     if (isnan(loss)) goto done;
     if (c->prune.enabled) { /* pruning events, masked units kept at zero, compaction after the last step */
       char note[2048];
@@ -209,7 +239,9 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
     const int do_eval = (c->train.eval_every > 0 && tr->step % c->train.eval_every == 0) || at_end;
     const int do_save = (c->train.save_every > 0 && tr->step % c->train.save_every == 0) || at_end;
     const int do_log = tr->step % c->train.log_every == 0 || do_eval || do_save || tr->step == 1;
-    if (!do_log) continue;
+    /* Every process has the same parameters; checked where a checkpoint is written. */
+    if (do_save && ds_dist_check_same(tr, err)) goto done;
+    if (!do_log || !root) continue;
     const double t_now = now_seconds();
     sps = window_steps * (double)B / fmax(t_now - t_window, 1e-9);
     ds_train_progress p = {.step = tr->step, .steps = steps, .loss = loss_sum / window_steps, .lr = lr,
@@ -253,6 +285,10 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
     terms_sum = (ds_loss_terms){0};
     t_window = now_seconds();
   }
+  if (!root) {
+    rc = 0;
+    goto done;
+  }
   /* Validation disabled (val_fraction 0): the last model is the best one we know of. */
   if (ds_loader_n_val(tr->loader) == 0 && ds_trainer_save(tr, best, err)) goto done;
   if (ds_qat_train_finish(tr, err)) goto done; /* int8_val_* from the integer runtime */
@@ -260,6 +296,6 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
   if (ds_summary_write(tr, path, err)) goto done;
   rc = 0;
 done:
-  fclose(csv);
+  if (csv) fclose(csv);
   return rc;
 }

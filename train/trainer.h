@@ -7,6 +7,7 @@
 #include "data/teacher.h"
 #include "model/config.h"
 #include "model/student.h"
+#include "train/dist.h"
 #include "train/losses.h"
 #include "train/prune.h"
 
@@ -53,9 +54,30 @@ typedef struct {
   long cap;
 } ds_hidden_head;
 
+/* Data parallelism (train/dist_step.h): this process's rows and the scratch of the step's collectives. Unused
+ * (all zero) in a world of one. */
+typedef struct {
+  long lo, hi;                  /* rows [lo, hi) of every global batch */
+  long tok_lo, tok_hi;          /* rows [tok_lo, tok_hi) of the [train] token_rows of every step */
+  size_t rec_bytes;             /* one row's loss inputs, as gathered */
+  unsigned char *rec, *rec_all; /* (hi - lo, rec_bytes), (B, rec_bytes) */
+  float *s_logits, *s_emb, *t_logits, *t_emb; /* the whole batch's loss inputs: (B, K), (B, E), (B, K), (B, D) */
+  int32_t *labels;              /* (B) */
+  float *tok_emb;               /* (token_rows, E) the token rows' embeddings, gathered */
+  uint8_t *touched;             /* (vocab rows) token-table rows with a gradient on some process */
+  float *flat;                  /* every gradient of a step, packed for one all-reduce */
+  size_t flat_cap;
+  double comm_seconds;          /* spent in collectives (waiting for other processes included) */
+  double step_seconds;          /* spent in training steps */
+  double update_seconds;        /* spent after the all-reduce (clipping, AdamW, ...): the same on every process */
+  size_t reduce_floats;         /* floats all-reduced in the last step */
+} ds_dist_state;
+
 typedef struct {
   ds_config cfg;
   char out_dir[DS_PATH_MAX];
+  ds_dist dist;                 /* the processes of a data-parallel run (train/dist.h); a world of one by default */
+  ds_dist_state par;
   ds_teacher *teacher;
   ds_loader *loader;
   ds_student model;

@@ -1,5 +1,6 @@
 /* The loader: exact split sizes, no validation row in training, every training row exactly once
- * per epoch, seeded order, and state save/restore reproducing a continuous run's batches. */
+ * per epoch, seeded order, and state save/restore reproducing a continuous run's batches; a data-parallel
+ * share (ds_loader_set_share) hands out exactly its slice of those batches, also after a restore. */
 #include "tests/data/fixture.h"
 
 #include "data/loader.h"
@@ -176,6 +177,54 @@ static void test_resume(ds_teacher *t, int bs, int total, int at) {
   ds_loader_free(l2);
 }
 
+/* Three processes' shares of batches of bs rows, [0, 16), [16, 31), [31, bs), against one loader without a
+ * share, over `total` batches (epochs and windows crossed); each share loader is also restored mid-run from the
+ * state after batch `at` (its cursor mid-window) and must go on identically. */
+static void test_shares(ds_teacher *t, int bs, int total, int at) {
+  ds_err err;
+  const int cut[4] = {0, 16, 31, bs};
+  ds_loader *whole, *part[3], *again;
+  CHECK(ds_loader_init(&whole, t, 0.1, 5, &err) == 0);
+  ds_batch bw = {0}, bp = {0};
+  CHECK(ds_batch_alloc(&bw, ds_teacher_get_info(t), bs, 0, &err) == 0);
+  CHECK(ds_batch_alloc(&bp, ds_teacher_get_info(t), bs, 0, &err) == 0);
+  long *expect = malloc(sizeof *expect * (size_t)bs * total);
+  for (int k = 0; k < total; k++) {
+    CHECK(ds_loader_next_train(whole, bs, 0, &bw, &err) == 0);
+    memcpy(expect + (size_t)k * bs, bw.rows, sizeof *expect * bs);
+  }
+  int diff = 0;
+  for (int s = 0; s < 3; s++) {
+    CHECK(ds_loader_init(&part[s], t, 0.1, 5, &err) == 0);
+    CHECK(ds_loader_init(&again, t, 0.1, 5, &err) == 0);
+    CHECK(ds_loader_set_share(part[s], bs, cut[s], cut[s + 1], &err) == 0);
+    CHECK(ds_loader_set_share(again, bs, cut[s], cut[s + 1], &err) == 0);
+    ds_loader_state saved = {0, 0};
+    for (int k = 0; k < total; k++) {
+      CHECK(ds_loader_next_train(part[s], bs, 0, &bp, &err) == 0);
+      diff += bp.n != cut[s + 1] - cut[s] || batch_consistent(&bp) ||
+              memcmp(expect + (size_t)k * bs + cut[s], bp.rows, sizeof *expect * bp.n) != 0;
+      if (k == at) saved = ds_loader_get_state(part[s]);
+    }
+    CHECK(ds_loader_set_state(again, saved, &err) == 0);
+    for (int k = at + 1; k < total; k++) {
+      CHECK(ds_loader_next_train(again, bs, 0, &bp, &err) == 0);
+      diff += batch_consistent(&bp) || memcmp(expect + (size_t)k * bs + cut[s], bp.rows, sizeof *expect * bp.n) != 0;
+    }
+    CHECK(ds_loader_next_train(again, bs + 1, 0, &bp, &err) == -1); /* another batch size than the share's */
+    ds_loader_free(part[s]);
+    ds_loader_free(again);
+  }
+  CHECK_MSG(diff == 0, "shares of batches of %d: %d batches differ from the unshared loader's", bs, diff);
+  CHECK(ds_loader_init(&again, t, 0.1, 5, &err) == 0);
+  CHECK(ds_loader_set_share(again, bs, 10, 10, &err) == -1); /* an empty share */
+  ds_loader_free(again);
+  free(expect);
+  ds_batch_free(&bw);
+  ds_batch_free(&bp);
+  ds_loader_free(whole);
+}
+
 int main(void) {
   char dir[1024], path[1200];
   if (fx_tmpdir(dir, sizeof dir, "loader")) return 1;
@@ -192,6 +241,7 @@ int main(void) {
     test_resume(t, 64, 160, 69);  /* the next batch straddles the epoch boundary (4500 / 64) */
     test_resume(t, 100, 100, 44); /* saved exactly at the end of epoch 0: cursor == n_train */
     test_resume(t, 100, 140, 60); /* within epoch 1 */
+    test_shares(t, 48, 200, 70);  /* 200 x 48 rows: two epochs of 4500, several windows each */
   }
   ds_teacher_close(t);
   fx_rmdir(dir);
