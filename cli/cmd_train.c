@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "common/atomic_file.h"
+#include "common/run_lock.h"
 #include "cli/progress.h"
 #include "model/threads.h"
 #include "train/trainer.h"
@@ -103,6 +104,68 @@ static int write_config(const ds_config *c, const char *dir, ds_err *err) {
   return ds_atomic_commit(&a, err);
 }
 
+/* Temporary files a killed run may have left beside the files it replaces atomically (common/atomic_file.h).
+ * The next write of each would replace its own, but best.ckpt may never be written again: with the folder
+ * locked, no other run is writing them, so they go now. */
+static void remove_stale_tmp(const char *dir) {
+  static const char *const names[] = {"last.ckpt", "best.ckpt", "config.cfg", "summary.json"};
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+    char p[DS_PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/%s.tmp", dir, names[k]);
+    unlink(p);
+  }
+}
+
+/* Everything from the "already holds a run" check on, with the run folder locked (*lock >= 0) if it exists. */
+static int train_locked(const ds_config *cfg, const char *dir, const char *last, const char *summary, int want_resume,
+                        const char *resume, int *lock) {
+  ds_err err = {{0}};
+  if (!want_resume && (file_exists(last) || file_exists(summary)))
+    return cli_error("%s already holds a run; continue it with --resume or choose another --out", dir);
+  if (want_resume && !resume) resume = last;
+  if (want_resume && !file_exists(resume)) return cli_error("--resume: no checkpoint at %s", resume);
+
+  ds_trainer tr;
+  ds_threads_set(cfg->train.threads);
+  if (ds_trainer_open(&tr, cfg, &err)) return cli_error("%s", err.msg);
+  if (want_resume && ds_trainer_resume(&tr, resume, &err)) {
+    ds_trainer_close(&tr);
+    return cli_error("%s", err.msg);
+  }
+  /* Everything checked: only now does the run folder appear. */
+  if (mkdir_p(dir) != 0) {
+    ds_trainer_close(&tr);
+    return cli_error("%s: cannot create the run folder (%s)", dir, strerror(errno));
+  }
+  if (*lock < 0) {
+    if (ds_run_lock_acquire(dir, lock, &err)) {
+      ds_trainer_close(&tr);
+      return cli_error("%s", err.msg);
+    }
+    /* Another run may have created the folder, trained and ended between the first check and the lock. */
+    if (!want_resume && (file_exists(last) || file_exists(summary))) {
+      ds_trainer_close(&tr);
+      return cli_error("%s already holds a run; continue it with --resume or choose another --out", dir);
+    }
+  }
+  remove_stale_tmp(dir);
+  if (write_config(&tr.cfg, dir, &err) != 0) {
+    ds_trainer_close(&tr);
+    return cli_error("%s", err.msg);
+  }
+  cli_progress prog;
+  cli_progress_init(&prog, &tr, dir, cfg->train.quiet);
+  const int rc = ds_trainer_run(&tr, dir, cli_progress_report, &prog, &err);
+  cli_progress_finish(&prog);
+  if (rc) {
+    ds_trainer_close(&tr);
+    return cli_error("%s", err.msg);
+  }
+  if (!cfg->train.quiet) cli_print_summary(&tr, dir);
+  ds_trainer_close(&tr);
+  return 0;
+}
+
 int cli_train(int argc, char **argv, int is_run) {
   ds_config cfg;
   ds_config_default(&cfg);
@@ -189,36 +252,13 @@ int cli_train(int argc, char **argv, int is_run) {
   char last[DS_PATH_MAX + 32], summary[DS_PATH_MAX + 32];
   snprintf(last, sizeof last, "%s/last.ckpt", dir);
   snprintf(summary, sizeof summary, "%s/summary.json", dir);
-  if (!want_resume && (file_exists(last) || file_exists(summary)))
-    return cli_error("%s already holds a run; continue it with --resume or choose another --out", dir);
-  if (want_resume && !resume) resume = last;
-  if (want_resume && !file_exists(resume)) return cli_error("--resume: no checkpoint at %s", resume);
-
-  ds_trainer tr;
-  ds_threads_set(cfg.train.threads);
-  if (ds_trainer_open(&tr, &cfg, &err)) return cli_error("%s", err.msg);
-  if (want_resume && ds_trainer_resume(&tr, resume, &err)) {
-    ds_trainer_close(&tr);
-    return cli_error("%s", err.msg);
-  }
-  /* Everything checked: only now does the run folder appear. */
-  if (mkdir_p(dir) != 0) {
-    ds_trainer_close(&tr);
-    return cli_error("%s: cannot create the run folder (%s)", dir, strerror(errno));
-  }
-  if (write_config(&tr.cfg, dir, &err) != 0) {
-    ds_trainer_close(&tr);
-    return cli_error("%s", err.msg);
-  }
-  cli_progress prog;
-  cli_progress_init(&prog, &tr, dir, cfg.train.quiet);
-  const int rc = ds_trainer_run(&tr, dir, cli_progress_report, &prog, &err);
-  cli_progress_finish(&prog);
-  if (rc) {
-    ds_trainer_close(&tr);
-    return cli_error("%s", err.msg);
-  }
-  if (!cfg.train.quiet) cli_print_summary(&tr, dir);
-  ds_trainer_close(&tr);
-  return 0;
+  struct stat st;
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return cli_error("%s: not a directory: --out must name a run folder", dir);
+  /* One run per folder (common/run_lock.h). An existing folder is locked before anything else, so a second
+   * run is refused at once with that reason; a new one once it is created, after every check. */
+  int lock = -1;
+  if (dir_exists(dir) && ds_run_lock_acquire(dir, &lock, &err)) return cli_error("%s", err.msg);
+  const int rc = train_locked(&cfg, dir, last, summary, want_resume, resume, &lock);
+  ds_run_lock_release(lock);
+  return rc;
 }
