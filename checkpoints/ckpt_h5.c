@@ -12,7 +12,18 @@ typedef struct {
 
 static herr_t cause_take_first(unsigned depth, const H5E_error2_t *e, void *data) {
   cause_sink *s = data;
-  if (depth == 0 && e->desc) snprintf(s->buf, s->n, "%s", e->desc);
+  if (depth != 0 || !e->desc) return 0;
+  /* A failed system call is described at length ("file write failed: time = ..., filename = ..., errno = 28,
+   * error message = 'No space left on device', buf = ..."): keep the first words and the system's message. */
+  const char *msg = strstr(e->desc, "error message = '");
+  const char *colon = strchr(e->desc, ':');
+  if (msg && colon && colon < msg) {
+    msg += strlen("error message = '");
+    const char *end = strchr(msg, '\'');
+    snprintf(s->buf, s->n, "%.*s: %.*s", (int)(colon - e->desc), e->desc, end ? (int)(end - msg) : 200, msg);
+  } else {
+    snprintf(s->buf, s->n, "%s", e->desc);
+  }
   return 0;
 }
 

@@ -1,12 +1,15 @@
 /* Atomic checkpoint writing: everything goes to PATH.tmp; commit makes it durable, then renames
  * it over PATH, so a reader sees either the old checkpoint or the complete new one. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* fallocate, memfd_create, sendfile: the disk-full paths below (Linux) */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/atomic_file.h"
@@ -18,6 +21,7 @@ struct ds_ckpt_writer {
   char *path;
   char *tmp;
   int failed;   /* an earlier write failed: commit must not publish a partial checkpoint */
+  off_t reserved; /* bytes allocated ahead of the final flush (reserve_flush_space) */
 };
 
 static char *str_concat(const char *a, const char *b) {
@@ -27,6 +31,68 @@ static char *str_concat(const char *a, const char *b) {
   memcpy(s, a, na);
   memcpy(s + na, b, nb + 1);
   return s;
+}
+
+/* A full disk and HDF5 1.10: once a flush of its metadata fails, H5Fclose fails too ("slist already enabled"),
+ * the file stays half-open inside the library, and the library crashes when the process exits. So HDF5 must
+ * never meet a full disk while it flushes. Two guards: commit reserves the space the flush can need before
+ * flushing, and abort moves the doomed file into memory before closing it. */
+
+/* The sec2 driver's descriptor of the open file, or -1. */
+static int writer_fd(ds_ckpt_writer *w) {
+  void *h = NULL;
+  if (w->file < 0 || H5Fget_vfd_handle(w->file, H5P_DEFAULT, &h) < 0 || !h) return -1;
+  return *(int *)h;
+}
+
+/* Allocates (without changing the file's size) every byte the file has plus what the metadata cache may still
+ * write and a margin for HDF5's write buffers, so the flush cannot run out of space. 0, or an errno value. */
+static int reserve_flush_space(ds_ckpt_writer *w) {
+  const int fd = writer_fd(w);
+  hsize_t size = 0;
+  size_t max_size = 0, min_clean = 0, cur_size = 0;
+  int n_entries = 0;
+  if (fd < 0 || H5Fget_filesize(w->file, &size) < 0) return 0; /* cannot tell: go ahead */
+  if (H5Fget_mdc_size(w->file, &max_size, &min_clean, &cur_size, &n_entries) < 0) cur_size = max_size;
+  const off_t need = (off_t)size + (off_t)cur_size + (64 << 10);
+  if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, need) == 0) {
+    w->reserved = need;
+    return 0;
+  }
+  /* A file system that cannot preallocate: go ahead unprotected. */
+  return errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL ? 0 : errno;
+}
+
+/* After the close: the reserved blocks past the end HDF5 gave the file go back to the file system. */
+static void release_reserved(const ds_ckpt_writer *w) {
+  if (w->reserved <= 0) return;
+  const int fd = open(w->tmp, O_WRONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) return;
+  if (fstat(fd, &st) == 0 && st.st_size < w->reserved)
+    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, w->reserved - st.st_size);
+  close(fd);
+}
+
+/* Before a failed file is closed: its bytes are copied into an in-memory file that takes the place of the
+ * descriptor HDF5 writes to, so whatever the close still writes goes to memory, and the space the file held on
+ * disk is free again once it is unlinked. Without memfd_create the close goes to the disk as it is. */
+static void writer_detach_to_memory(ds_ckpt_writer *w) {
+  const int fd = writer_fd(w);
+  if (fd < 0) return;
+  struct stat st;
+  const int mfd = memfd_create("distill-checkpoint", MFD_CLOEXEC);
+  if (mfd < 0 || fstat(fd, &st) != 0) {
+    if (mfd >= 0) close(mfd);
+    return;
+  }
+  off_t off = 0;
+  while (off < st.st_size) {
+    const ssize_t n = sendfile(mfd, fd, &off, (size_t)(st.st_size - off));
+    if (n <= 0) break;
+  }
+  if (off == st.st_size) dup2(mfd, fd);
+  close(mfd);
 }
 
 static void writer_free(ds_ckpt_writer *w) {
@@ -163,7 +229,11 @@ static int dataset_write(ds_ckpt_writer *w, const char *name, hid_t ftype, hid_t
       rc = 0;
   }
   if (rc < 0) ds_h5_cause(cause, sizeof cause);
-  if (dset >= 0) H5Dclose(dset);
+  /* Closing writes out what HDF5 still buffers (its sieve buffer): a full disk can show here first. */
+  if (dset >= 0 && H5Dclose(dset) < 0 && rc == 0) {
+    rc = -1;
+    ds_h5_cause(cause, sizeof cause);
+  }
   if (dcpl >= 0) H5Pclose(dcpl);
   if (space >= 0) H5Sclose(space);
   if (rc < 0) return ds_fail(err, "%s: cannot write dataset '%s': %s", w->tmp, name, cause);
@@ -286,9 +356,17 @@ int ds_ckpt_writer_commit(ds_ckpt_writer *w, ds_err *err) {
   char cause[256] = "";
   H5Pclose(w->lcpl);
   w->lcpl = H5I_INVALID_HID;
+  const int no_space = reserve_flush_space(w);
+  if (no_space) {
+    ds_h5_quiet_end(&q);
+    ds_fail(err, "%s: cannot write checkpoint: %s", w->tmp, strerror(no_space));
+    ds_ckpt_writer_abort(w);
+    return -1;
+  }
   herr_t flushed = H5Fflush(w->file, H5F_SCOPE_GLOBAL);
+  if (flushed < 0) ds_h5_cause(cause, sizeof cause); /* the next call clears HDF5's error stack */
   herr_t closed = H5Fclose(w->file);
-  if (flushed < 0 || closed < 0) ds_h5_cause(cause, sizeof cause);
+  if (flushed >= 0 && closed < 0) ds_h5_cause(cause, sizeof cause);
   w->file = H5I_INVALID_HID;
   ds_h5_quiet_end(&q);
   if (flushed < 0 || closed < 0) {
@@ -296,6 +374,7 @@ int ds_ckpt_writer_commit(ds_ckpt_writer *w, ds_err *err) {
     ds_ckpt_writer_abort(w);
     return -1;
   }
+  release_reserved(w);
   if (ds_fsync_path(w->tmp, 0) != 0) {
     ds_fail(err, "%s: cannot sync checkpoint to disk: %s", w->tmp, strerror(errno));
     ds_ckpt_writer_abort(w);
@@ -321,6 +400,7 @@ void ds_ckpt_writer_abort(ds_ckpt_writer *w) {
   ds_h5_quiet q;
   ds_h5_quiet_begin(&q);
   if (w->lcpl >= 0) H5Pclose(w->lcpl);
+  if (w->file >= 0) writer_detach_to_memory(w); /* the file is discarded: let its close write to memory */
   if (w->file >= 0) H5Fclose(w->file);
   w->lcpl = w->file = H5I_INVALID_HID;
   ds_h5_quiet_end(&q);

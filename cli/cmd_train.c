@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "common/atomic_file.h"
+#include "common/run_lock.h"
 #include "cli/progress.h"
 #include "model/threads.h"
 #include "train/dist_step.h"
@@ -114,6 +115,84 @@ static int rank_error(const ds_dist *d, const char *msg) {
   return cli_error("%s", msg);
 }
 
+/* Temporary files a killed run may have left beside the files it replaces atomically (common/atomic_file.h).
+ * The next write of each would replace its own, but best.ckpt may never be written again: with the folder
+ * locked, no other run is writing them, so they go now. */
+static void remove_stale_tmp(const char *dir) {
+  static const char *const names[] = {"last.ckpt", "best.ckpt", "config.cfg", "summary.json"};
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+    char p[DS_PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/%s.tmp", dir, names[k]);
+    unlink(p);
+  }
+}
+
+/* Everything from the "already holds a run" check on, with the run folder locked (*lock >= 0) if it exists.
+ * Only the first process of a data-parallel run creates, locks and writes the folder. */
+static int train_locked(const ds_config *cfg, const char *dir, const char *last, const char *summary, int want_resume,
+                        const char *resume, int *lock, const ds_dist *dist) {
+  ds_err err = {{0}};
+  if (!want_resume && (file_exists(last) || file_exists(summary)))
+    return cli_error("%s already holds a run; continue it with --resume or choose another --out", dir);
+  if (want_resume && !resume) resume = last;
+  if (want_resume && !file_exists(resume)) return cli_error("--resume: no checkpoint at %s", resume);
+
+  ds_trainer tr;
+  ds_threads_set(cfg->train.threads);
+  if (ds_trainer_open(&tr, cfg, &err)) return rank_error(dist, err.msg);
+  if ((want_resume && ds_trainer_resume(&tr, resume, &err)) || ds_dist_step_open(&tr, dist, &err)) {
+    ds_trainer_close(&tr);
+    return rank_error(dist, err.msg);
+  }
+  /* Everything checked: only now does the run folder appear. */
+  const int root = ds_dist_is_root(dist);
+  if (root && mkdir_p(dir) != 0) {
+    char msg[DS_PATH_MAX + 128];
+    snprintf(msg, sizeof msg, "%s: cannot create the run folder (%s)", dir, strerror(errno));
+    ds_trainer_close(&tr);
+    return rank_error(dist, msg);
+  }
+  if (root && *lock < 0) {
+    if (ds_run_lock_acquire(dir, lock, &err)) {
+      ds_trainer_close(&tr);
+      return rank_error(dist, err.msg);
+    }
+    /* Another run may have created the folder, trained and ended between the first check and the lock. */
+    if (!want_resume && (file_exists(last) || file_exists(summary))) {
+      ds_trainer_close(&tr);
+      char msg[DS_PATH_MAX + 128];
+      snprintf(msg, sizeof msg, "%s already holds a run; continue it with --resume or choose another --out", dir);
+      return rank_error(dist, msg);
+    }
+  }
+  if (root) remove_stale_tmp(dir);
+  if (root && write_config(&tr.cfg, dir, &err) != 0) {
+    ds_trainer_close(&tr);
+    return rank_error(dist, err.msg);
+  }
+  const int quiet_here = cfg->train.quiet || !root;
+  cli_progress prog;
+  cli_progress_init(&prog, &tr, dir, quiet_here);
+  if (!quiet_here && ds_dist_size(dist) > 1)
+    fprintf(stderr, "distill: %d processes, each computing %ld or %ld rows of every batch of %d\n",
+            ds_dist_size(dist), (long)cfg->train.batch_size / ds_dist_size(dist),
+            ((long)cfg->train.batch_size + ds_dist_size(dist) - 1) / ds_dist_size(dist), cfg->train.batch_size);
+  const int rc = ds_trainer_run(&tr, dir, root ? cli_progress_report : NULL, &prog, &err);
+  cli_progress_finish(&prog);
+  if (rc) {
+    ds_trainer_close(&tr);
+    return rank_error(dist, err.msg);
+  }
+  if (!quiet_here) {
+    cli_print_summary(&tr, dir);
+    if (ds_dist_size(dist) > 1)
+      fprintf(stderr, "distill: %d processes: %.1f%% of the step time in communication\n", ds_dist_size(dist),
+              100.0 * tr.par.comm_seconds / (tr.par.step_seconds > 0 ? tr.par.step_seconds : 1.0));
+  }
+  ds_trainer_close(&tr);
+  return 0;
+}
+
 static int train_main(int argc, char **argv, int is_run, const ds_dist *dist) {
   ds_config cfg;
   ds_config_default(&cfg);
@@ -200,51 +279,16 @@ static int train_main(int argc, char **argv, int is_run, const ds_dist *dist) {
   char last[DS_PATH_MAX + 32], summary[DS_PATH_MAX + 32];
   snprintf(last, sizeof last, "%s/last.ckpt", dir);
   snprintf(summary, sizeof summary, "%s/summary.json", dir);
-  if (!want_resume && (file_exists(last) || file_exists(summary)))
-    return cli_error("%s already holds a run; continue it with --resume or choose another --out", dir);
-  if (want_resume && !resume) resume = last;
-  if (want_resume && !file_exists(resume)) return cli_error("--resume: no checkpoint at %s", resume);
-
-  ds_trainer tr;
-  ds_threads_set(cfg.train.threads);
-  if (ds_trainer_open(&tr, &cfg, &err)) return rank_error(dist, err.msg);
-  if ((want_resume && ds_trainer_resume(&tr, resume, &err)) || ds_dist_step_open(&tr, dist, &err)) {
-    ds_trainer_close(&tr);
-    return rank_error(dist, err.msg);
-  }
-  /* Everything checked: only now does the run folder appear (written by the first process alone). */
-  const int root = ds_dist_is_root(dist);
-  if (root && mkdir_p(dir) != 0) {
-    char msg[DS_PATH_MAX + 128];
-    snprintf(msg, sizeof msg, "%s: cannot create the run folder (%s)", dir, strerror(errno));
-    ds_trainer_close(&tr);
-    return rank_error(dist, msg);
-  }
-  if (root && write_config(&tr.cfg, dir, &err) != 0) {
-    ds_trainer_close(&tr);
-    return rank_error(dist, err.msg);
-  }
-  const int quiet_here = cfg.train.quiet || !root;
-  cli_progress prog;
-  cli_progress_init(&prog, &tr, dir, quiet_here);
-  if (!quiet_here && ds_dist_size(dist) > 1)
-    fprintf(stderr, "distill: %d processes, each computing %ld or %ld rows of every batch of %d\n",
-            ds_dist_size(dist), (long)cfg.train.batch_size / ds_dist_size(dist),
-            ((long)cfg.train.batch_size + ds_dist_size(dist) - 1) / ds_dist_size(dist), cfg.train.batch_size);
-  const int rc = ds_trainer_run(&tr, dir, root ? cli_progress_report : NULL, &prog, &err);
-  cli_progress_finish(&prog);
-  if (rc) {
-    ds_trainer_close(&tr);
-    return rank_error(dist, err.msg);
-  }
-  if (!quiet_here) {
-    cli_print_summary(&tr, dir);
-    if (ds_dist_size(dist) > 1)
-      fprintf(stderr, "distill: %d processes: %.1f%% of the step time in communication\n", ds_dist_size(dist),
-              100.0 * tr.par.comm_seconds / (tr.par.step_seconds > 0 ? tr.par.step_seconds : 1.0));
-  }
-  ds_trainer_close(&tr);
-  return 0;
+  struct stat st;
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return cli_error("%s: not a directory: --out must name a run folder", dir);
+  /* One run per folder (common/run_lock.h). An existing folder is locked before anything else, so a second
+   * run is refused at once with that reason; a new one once it is created, after every check. The first
+   * process of a data-parallel run holds the lock for all of them. */
+  int lock = -1;
+  if (ds_dist_is_root(dist) && dir_exists(dir) && ds_run_lock_acquire(dir, &lock, &err)) return rank_error(dist, err.msg);
+  const int rc = train_locked(&cfg, dir, last, summary, want_resume, resume, &lock, dist);
+  ds_run_lock_release(lock);
+  return rc;
 }
 
 int cli_train(int argc, char **argv, int is_run) {

@@ -153,6 +153,7 @@ int ds_teacher_read_hidden_for_batch(ds_teacher *t, ds_batch *b, ds_err *err) {
     const ds_row_run run = {b->rows[i], 1};
     rc = ds_teacher_read_hidden(t, &run, 1, b->len, b->hidden + (size_t)i * b->len * t->info.hidden_dim, err);
   }
+  if (ds_teacher_check_size(t, err)) rc = -1;
   ds_h5_quiet_end(&q);
   return rc;
 }

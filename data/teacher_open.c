@@ -143,7 +143,8 @@ static int open_file(ds_teacher *t, const char *path, ds_err *err) {
   if (h5 <= 0) return ds_fail(err, "%s: not an HDF5 file", path);
   t->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (t->file < 0) return ds_fail(err, "%s: cannot open as HDF5 (file truncated or damaged?)", path);
-  return 0;
+  t->file_size = (long long)st.st_size;
+  return ds_teacher_check_size(t, err); /* the size of the file HDF5 opened, should it differ from the stat */
 }
 
 static int check_schema(ds_teacher *t, ds_err *err) {

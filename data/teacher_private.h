@@ -13,12 +13,18 @@ struct ds_teacher {
   hid_t ids, mask, logits, emb, labels, vocab; /* H5I_INVALID_HID when absent */
   hid_t tok_emb, hidden;                       /* token_embeddings, hidden_states: optional */
   int mask_is_enum;                            /* h5py bool: a 1-byte enum, read without conversion */
+  long long file_size;                         /* bytes when opened (ds_teacher_check_size) */
 };
 
 /* A run of consecutive source rows. */
 typedef struct {
   long start, count;
 } ds_row_run;
+
+/* Refuses a file that has shrunk since it was opened (truncated while we read it): HDF5 reads the missing
+ * bytes as zeros without complaint, and its chunk cache may hide the loss for a while. Every batch read calls
+ * it before and after reading. */
+int ds_teacher_check_size(const ds_teacher *t, ds_err *err);
 
 /* Reads the rows of sorted, disjoint runs into b, in that order (one hyperslab per run). */
 int ds_teacher_read_runs(ds_teacher *t, const ds_row_run *runs, int n_runs, int max_len,

@@ -2,8 +2,19 @@
  * HDF5's conversions to int32 / uint8 / float here are exact (float targets round to nearest). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data/teacher_private.h"
+
+int ds_teacher_check_size(const ds_teacher *t, ds_err *err) {
+  void *h = NULL;
+  struct stat st;
+  /* The descriptor HDF5 reads (its default sec2 driver); another driver: nothing to check. */
+  if (H5Fget_vfd_handle(t->file, H5P_DEFAULT, &h) < 0 || !h || fstat(*(int *)h, &st) != 0) return 0;
+  if ((long long)st.st_size >= t->file_size) return 0;
+  return ds_fail(err, "%s: the file shrank from %lld to %lld bytes while distill was reading it (truncated or "
+                 "rewritten by another program?)", t->info.path, t->file_size, (long long)st.st_size);
+}
 
 int ds_batch_alloc(ds_batch *b, const ds_teacher_info *info, int rows, int max_len, ds_err *err) {
   memset(b, 0, sizeof *b);
@@ -126,7 +137,10 @@ int ds_teacher_read_runs(ds_teacher *t, const ds_row_run *runs, int n_runs, int 
                    len, b->cap_rows, b->cap_len);
   ds_h5_quiet q;
   ds_h5_quiet_begin(&q);
-  int rc = read_all(t, runs, n_runs, total, len, b, err);
+  int rc = ds_teacher_check_size(t, err);
+  if (rc == 0) rc = read_all(t, runs, n_runs, total, len, b, err);
+  /* Shrunk during the read: the rows may be zeros, or the read failed; either way that is the reason to give. */
+  if (ds_teacher_check_size(t, err)) rc = -1;
   ds_h5_quiet_end(&q);
   if (rc) return -1;
   long i = 0;

@@ -1,5 +1,6 @@
 /* Minimal assertions for ctest: every failed check is printed with file:line and counted;
- * a test's main ends with `return check_report();`, which exits non-zero if any check failed. */
+ * a test's main ends with `return check_report();`, which exits non-zero if any check failed, and
+ * also if no check ran at all: a test that asserts nothing cannot fail, so it does not pass either. */
 #ifndef DS_TESTS_CHECK_H
 #define DS_TESTS_CHECK_H
 
@@ -43,6 +44,10 @@ static int check_count = 0;
 
 static inline int check_report(void) {
   printf("%d checks, %d failed\n", check_count, check_failures);
+  if (check_count == 0) {
+    fprintf(stderr, "no check ran: a test that checks nothing cannot fail, so it fails here\n");
+    return 1;
+  }
   return check_failures ? 1 : 0;
 }
 

@@ -2,6 +2,7 @@
  * tracking, metrics.csv rows and atomic checkpoints. */
 #include "train/trainer.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,7 +199,7 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
   if (root) {
     /* A resumed run appends to its metrics; rows past the checkpoint's step may repeat after a kill. */
     csv = fopen(path, tr->step > 0 ? "a" : "w");
-    if (!csv) return ds_fail(err, "%s: cannot create the metrics file", path);
+    if (!csv) return ds_fail(err, "%s: cannot create the metrics file: %s", path, strerror(errno));
     if (tr->step == 0) csv_header(csv);
   }
   const int B = c->train.batch_size;
@@ -277,7 +278,11 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
     csv_num(csv, p.val.kl);
     csv_num(csv, p.val.mse);
     fputc('\n', csv);
-    fflush(csv);
+    /* A full disk shows here first: stop with the file's name rather than train on without metrics. */
+    if (fflush(csv) != 0 || ferror(csv)) {
+      ds_fail(err, "%s: cannot write: %s", path, strerror(errno));
+      goto done;
+    }
     if (progress) progress(ctx, &p);
     if (do_save && ds_trainer_save(tr, last, err)) goto done;
     window_steps = 0;
