@@ -9,6 +9,10 @@
 
 #include "common/error.h"
 
+/* The largest vocabulary taken (vocab_size, or max id + 1): 2^24 ids, 64 times the largest tokenizers in use.
+ * Tables of vocab_size rows are allocated from it, so an absurd value from a small file is refused instead. */
+#define DS_TEACHER_MAX_VOCAB (1 << 24)
+
 typedef struct {
   long n_rows;
   int seq_len;       /* L: columns of input_ids */

@@ -217,6 +217,9 @@ static int check_attributes(ds_teacher *t, int *have_vocab_size, ds_err *err) {
   if (attr_long(t, "vocab_size", &v, &found, err)) return -1;
   if (found && (v <= 0 || v > INT_MAX))
     return ds_fail(err, "%s: root attribute 'vocab_size' = %lld is not a positive int", t->info.path, v);
+  if (found && v > DS_TEACHER_MAX_VOCAB)
+    return ds_fail(err, "%s: root attribute 'vocab_size' = %lld is larger than %d, the largest vocabulary distill takes",
+                   t->info.path, v, DS_TEACHER_MAX_VOCAB);
   if (found) t->info.vocab_size = (int)v;
   *have_vocab_size = found;
   if (attr_long(t, "pad_id", &v, &found, err)) return -1;

@@ -41,7 +41,7 @@ static int scan_ids(const ds_teacher *t, scan_bufs *s, long r0, long n, int have
   const ds_teacher_info *in = &t->info;
   int L = in->seq_len;
   if (read_chunk(t, t->ids, "input_ids", r0, n, L, H5T_NATIVE_LLONG, s->ids, err)) return -1;
-  long long limit = have_vs ? in->vocab_size : (long long)INT_MAX;
+  long long limit = have_vs ? in->vocab_size : (long long)DS_TEACHER_MAX_VOCAB;
   for (long i = 0; i < n; i++)
     for (int j = 0; j < L; j++) {
       long long v = s->ids[i * L + j];
@@ -50,7 +50,7 @@ static int scan_ids(const ds_teacher *t, scan_bufs *s, long r0, long n, int have
                        in->path, r0 + i, j, v);
       if (v >= limit)
         return ds_fail(err, "%s: dataset 'input_ids': row %ld, column %d: id %lld outside [0, %lld)%s",
-                       in->path, r0 + i, j, v, limit, have_vs ? " (vocab_size)" : "");
+                       in->path, r0 + i, j, v, limit, have_vs ? " (vocab_size)" : " (the largest vocabulary distill takes)");
       if (v > s->max_id) s->max_id = v;
     }
   return 0;

@@ -148,6 +148,13 @@ static void test_schema(void) {
   H5Tclose(str);
   H5Fclose(f);
   EXPECT_FAIL(path, "'vocab_size'", "integer");
+
+  /* Tables of vocab_size rows are allocated from it: an absurd size in a small file is refused. */
+  make_path(path, "vocab_size_huge");
+  f = base(path, NO_VOCAB_SIZE, N);
+  fx_int_attr(f, "vocab_size", DS_TEACHER_MAX_VOCAB + 1);
+  H5Fclose(f);
+  EXPECT_FAIL(path, "'vocab_size' = 16777217", "largest vocabulary");
 }
 
 static void test_values(void) {
@@ -166,6 +173,15 @@ static void test_values(void) {
   fx_dataset(f, "input_ids", H5T_STD_I32LE, 2, N, L, H5T_NATIVE_INT32, ids);
   H5Fclose(f);
   EXPECT_FAIL(path, "'input_ids'", "row 11, column 0", "id -2");
+
+  make_path(path, "id_past_max_vocab"); /* no vocab_size: max id + 1 would be the vocabulary */
+  f = base(path, NO_IDS | NO_VOCAB_SIZE, N);
+  const int32_t kept = ids[3 * L + 1];
+  ids[3 * L + 1] = DS_TEACHER_MAX_VOCAB;
+  fx_dataset(f, "input_ids", H5T_STD_I32LE, 2, N, L, H5T_NATIVE_INT32, ids);
+  ids[3 * L + 1] = kept;
+  H5Fclose(f);
+  EXPECT_FAIL(path, "'input_ids'", "row 3, column 1", "id 16777216 outside [0, 16777216)", "largest vocabulary");
 
   make_path(path, "label_range");
   f = base(path, NO_LABELS, N);

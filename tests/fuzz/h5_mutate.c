@@ -199,6 +199,30 @@ static void op_poke(hid_t file, const char *path, fz_reader *r) {
   H5Dclose(d);
 }
 
+#define MAX_PRUNED_CHUNKS ((hsize_t)1 << 20)
+
+static int shrinks(const shape *old, const shape *s) {
+  for (int i = 0; i < old->rank; i++)
+    if (s->dims[i] < old->dims[i]) return 1;
+  return 0;
+}
+
+/* Chunk positions the extent s spans in chunked dataset d (saturating); 0 when d is not chunked. */
+static hsize_t chunk_positions(hid_t d, const shape *s) {
+  hid_t dcpl = H5Dget_create_plist(d);
+  hsize_t chunk[H5S_MAX_RANK], n = 0;
+  const int rank = dcpl < 0 ? -1 : H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
+  if (rank == s->rank) {
+    n = 1;
+    for (int i = 0; i < rank; i++) {
+      const hsize_t k = chunk[i] ? (s->dims[i] + chunk[i] - 1) / chunk[i] : 0;
+      n = k && n > UINT64_MAX / k ? UINT64_MAX : n * k;
+    }
+  }
+  if (dcpl >= 0) H5Pclose(dcpl);
+  return n;
+}
+
 static void op_extent(hid_t file, const char *path, fz_reader *r) {
   if (!exists(file, path)) return;
   hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
@@ -209,7 +233,10 @@ static void op_extent(hid_t file, const char *path, fz_reader *r) {
     for (int i = 0; i < old.rank; i++)
       if (i >= s.rank) s.dims[i] = old.dims[i];
     s.rank = old.rank;
-    if (fzm_numel(&s) <= MAX_DECLARED) H5Dset_extent(d, s.dims); /* fails unless chunked: nothing changes then */
+    /* Fails unless chunked: nothing changes then. A shrink makes libhdf5 visit every chunk position it cuts
+     * off, allocated or not, so one over a vast declared extent would run for hours: the harness skips it. */
+    if (fzm_numel(&s) <= MAX_DECLARED && (!shrinks(&old, &s) || chunk_positions(d, &old) <= MAX_PRUNED_CHUNKS))
+      H5Dset_extent(d, s.dims);
   }
   H5Dclose(d);
 }
