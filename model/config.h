@@ -61,6 +61,7 @@ typedef struct {
   long log_every;          /* extension: steps between metrics.csv rows (default 10) */
   int quiet;               /* extension: no progress output */
   int token_rows;          /* teacher token rows added to each step (train/token_rows.h); 0 = none */
+  double token_dropout;    /* share of each sentence's inner tokens masked out per step (train/token_dropout.h) */
 } ds_train_cfg;
 
 typedef struct {

@@ -63,6 +63,7 @@ const cfg_key ds_cfg_keys[] = {
     NUM(KIND_LONG, train, log_every, 0, OPEN, INF, OPEN),
     BOOL(train, quiet),
     NUM(KIND_INT, train, token_rows, 0, SHUT, 1 << 16, SHUT),
+    NUM(KIND_DOUBLE, train, token_dropout, 0, SHUT, 1, OPEN),
     NUM(KIND_DOUBLE, loss, kd_weight, 0, SHUT, INF, OPEN),
     NUM(KIND_DOUBLE, loss, temperature, 0, OPEN, INF, OPEN),
     NUM(KIND_DOUBLE, loss, ce_weight, 0, SHUT, INF, OPEN),

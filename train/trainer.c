@@ -13,6 +13,7 @@
 #include "train/dist_step.h"
 #include "train/hidden_distill.h"
 #include "train/init_run.h"
+#include "train/token_dropout.h"
 #include "train/token_rows.h"
 #include "train/optimizer.h"
 #include "train/prune_run.h"
@@ -126,6 +127,7 @@ static double train_step(ds_trainer *tr, ds_loss_terms *terms, double *grad_norm
   const long lo = par ? tr->par.lo : 0, n = par ? tr->par.hi - tr->par.lo : B;
   if (ds_loader_next_train(tr->loader, B, s->max_len, &tr->batch, err)) return NAN;
   if (tr->hidden.n > 0 && ds_teacher_read_hidden_for_batch(tr->teacher, &tr->batch, err)) return NAN;
+  ds_token_dropout_apply(&tr->batch, (int)n, c->train.token_dropout, c->train.seed, tr->step);
   if (m->qat) {
     /* Token rows add a second backward pass: the weights' LSQ gradients wait for both (ds_qat_weights_backward). */
     m->qat->defer_weights = 1;

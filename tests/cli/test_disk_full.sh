@@ -19,17 +19,11 @@ if ! mount -t tmpfs -o size=4m distill-full "$full" 2> /dev/null; then
   exit 77
 fi
 trap 'umount "$full" 2> /dev/null; rm -rf "$work"' EXIT
-die() { echo "FAIL: $*" >&2; exit 1; }
 
-"$BIN/make_synthetic_teacher" --out "$work/t.h5" --rows 1000 --len 12 --vocab 200 --classes 4 --emb-dim 8 \
-  --dim 16 --layers 1 --heads 2 --ffn 32 --seed 6 > /dev/null || die "cannot write the teacher"
-cat > "$work/s.cfg" << 'EOF'
-[student]
-dim = 32
-layers = 1
-heads = 2
-ffn_dim = 64
-max_len = 12
+tiny_teacher "$work/t.h5" 6
+{
+  tiny_student 12
+  cat << 'EOF'
 [train]
 steps = 20
 batch_size = 16
@@ -39,6 +33,7 @@ save_every = 10
 [quant]
 enabled = true
 EOF
+} > "$work/s.cfg"
 run=$full/run
 train() { timeout 300 "$DISTILL" --teacher "$work/t.h5" --student "$work/s.cfg" --quiet "$@"; }
 train --out "$run" || die "the first 20 steps did not train on the empty tmpfs"

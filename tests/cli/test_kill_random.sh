@@ -7,9 +7,10 @@
 #     and its step never goes back; best.ckpt, when present, loads too;
 #   - the folder holds only the run's own files, plus at most the temporaries of atomic writes (`*.tmp`);
 # and at the end a last --resume trains to the final step, leaves no `*.tmp`, and its parameters equal an
-# uninterrupted run's bit for bit (--threads 1). The delays are uniform in [0, T/50], T the uninterrupted run's
-# time, so the kills fall in start-up (teacher scan, checkpoint load), training and checkpoint writes alike,
-# and the 50 kills cover about half the run. The seed of the delays is printed (KILL_SEED=... repeats them).
+# uninterrupted run's bit for bit (--threads 1). A quarter of the delays fall in start-up (teacher scan,
+# checkpoint load; up to S, when the uninterrupted run wrote its first checkpoint), the rest in [S, S + T/100],
+# T that run's time, in training and checkpoint writes; so the run moves on whatever this machine's start-up
+# costs. The seed of the delays is printed (KILL_SEED=... repeats them).
 #   bash test_kill_random.sh /path/to/distill /path/to/source
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -18,7 +19,6 @@ BIN=$(dirname "$DISTILL")
 make_work kill_random
 PID=
 trap '[ -n "$PID" ] && kill -9 "$PID" 2> /dev/null; rm -rf "$work"' EXIT
-die() { echo "FAIL: $*" >&2; exit 1; }
 KILLS=50
 STEPS=600
 # Sanitizer builds run several times slower: fewer steps keep the test short; the delays scale with T anyway.
@@ -26,15 +26,10 @@ if ldd "$DISTILL" 2> /dev/null | grep -q libasan; then STEPS=200; fi
 SEED=${KILL_SEED:-$(( $(date +%s) % 32768 ))}
 RANDOM=$SEED
 
-"$BIN/make_synthetic_teacher" --out "$work/t.h5" --rows 1000 --len 12 --vocab 200 --classes 4 --emb-dim 8 \
-  --dim 16 --layers 1 --heads 2 --ffn 32 --seed 4 > /dev/null || die "cannot write the teacher"
-cat > "$work/s.cfg" << EOF
-[student]
-dim = 32
-layers = 1
-heads = 2
-ffn_dim = 64
-max_len = 12
+tiny_teacher "$work/t.h5" 4
+{
+  tiny_student 12
+  cat << EOF
 [train]
 steps = $STEPS
 batch_size = 16
@@ -44,16 +39,28 @@ eval_every = 10
 save_every = 2
 log_every = 5
 EOF
+} > "$work/s.cfg"
 train() { timeout 300 "$DISTILL" --teacher "$work/t.h5" --student "$work/s.cfg" --quiet "$@"; }
 now_ms() { date +%s%3N; }
 
-# The uninterrupted run: the reference parameters and the time T the delays are drawn against.
+# The uninterrupted run: the reference parameters, its time T and the time S to its first checkpoint (start-up:
+# teacher scan, model, the first steps), against which the delays are drawn.
 t0=$(now_ms)
-train --out "$work/ref" || die "the uninterrupted run failed"
+"$DISTILL" --teacher "$work/t.h5" --student "$work/s.cfg" --quiet --out "$work/ref" &
+PID=$!
+wait_for "$work/ref/last.ckpt"
+S=$(($(now_ms) - t0))
+wait "$PID" || die "the uninterrupted run failed"
+PID=
 T=$(($(now_ms) - t0))
-max_delay=$((T / KILLS))
-[ "$max_delay" -ge 20 ] || max_delay=20
-echo "uninterrupted run: $STEPS steps in $T ms; kill delays uniform in [0, $max_delay] ms, seed $SEED"
+# A quarter of the kills land in start-up, uniform in [0, S]; the rest uniform in [S, S + T/(2 KILLS)], in
+# training and checkpoint writes. Every start thus passes its first checkpoint 3 times in 4 and moves the run on
+# by about T/(4 KILLS), so the 50 kills cover about a quarter of it, however slow start-up is on this machine
+# (and still less than all of it when other load makes T three times what it is for the starts).
+span=$((T / (2 * KILLS)))
+[ "$span" -ge 20 ] || span=20
+echo "uninterrupted run: $STEPS steps in $T ms, first checkpoint at $S ms; kill delays in [0, $S] ms (1 in 4)" \
+  "or [$S, $((S + span))] ms, seed $SEED"
 
 run=$work/run
 ok_names=" config.cfg metrics.csv last.ckpt best.ckpt run.lock last.ckpt.tmp best.ckpt.tmp config.cfg.tmp summary.json.tmp "
@@ -61,7 +68,7 @@ prev_step=-1 kills=0 before_ckpt=0 mid_write=0 finished=0 bad=0
 for k in $(seq 1 "$KILLS"); do
   args=(--out "$run")
   [ -f "$run/last.ckpt" ] && args+=(--resume)
-  d=$((RANDOM % (max_delay + 1)))
+  if [ $((RANDOM % 4)) -eq 0 ]; then d=$((RANDOM % (S + 1))); else d=$((S + RANDOM % (span + 1))); fi
   # distill itself in the background (not a function's subshell), so that kill -9 reaches it.
   "$DISTILL" --teacher "$work/t.h5" --student "$work/s.cfg" --quiet "${args[@]}" 2> "$work/start.err" &
   PID=$!
@@ -112,6 +119,8 @@ for k in $(seq 1 "$KILLS"); do
   done
   mid_write=$((mid_write + tmp_left))
   [ "$bad" -eq 0 ] || break
+  # Ahead of an even spread of the run over the kills (starts can be faster than S says): kill sooner.
+  if [ "$prev_step" -gt $((STEPS * k / (KILLS + 10))) ]; then span=$((span / 2)); fi
 done
 check "every start was killed or finished, never failed, and every kill left loadable checkpoints" test "$bad" -eq 0
 echo "$kills kills: $before_ckpt before the first checkpoint, $mid_write left a temporary file (killed mid-write);" \
@@ -120,7 +129,9 @@ check "at least $((KILLS * 4 / 5)) kills landed" test "$kills" -ge $((KILLS * 4 
 
 # The end: one more --resume (unless a start already finished), to the last step.
 if [ "$finished" -eq 0 ] && [ "$bad" -eq 0 ]; then
-  check "--resume after the last kill trains to the end" train --out "$run" --resume
+  resume=(--resume)
+  [ -f "$run/last.ckpt" ] || resume=() # every kill came before the first checkpoint: start afresh
+  check "--resume after the last kill trains to the end" train --out "$run" "${resume[@]}"
 fi
 check "the run reached step $STEPS" grep -q "\"steps\": $STEPS," "$run/summary.json"
 check "no temporary file is left in the run folder" test -z "$(find "$run" -name '*.tmp')"

@@ -21,27 +21,12 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-die() { echo "FAIL: $*" >&2; exit 1; }
-# wait_for FILE: up to 120 s for FILE to appear while run $PID lives.
-wait_for() {
-  for _ in $(seq 1 12000); do
-    [ -e "$1" ] && return 0
-    kill -0 "$PID" 2> /dev/null || return 1
-    sleep 0.01
-  done
-  return 1
-}
 
-"$BIN/make_synthetic_teacher" --out "$work/t.h5" --rows 1000 --len 12 --vocab 200 --classes 4 --emb-dim 8 \
-  --dim 16 --layers 1 --heads 2 --ffn 32 --seed 3 > /dev/null || die "cannot write the teacher"
+tiny_teacher "$work/t.h5" 3
 # Far more steps than the test waits for: run A is still training when B comes, and is killed.
-cat > "$work/s.cfg" << 'EOF'
-[student]
-dim = 32
-layers = 1
-heads = 2
-ffn_dim = 64
-max_len = 12
+{
+  tiny_student 12
+  cat << 'EOF'
 [train]
 steps = 1000000
 batch_size = 16
@@ -49,6 +34,7 @@ threads = 1
 eval_every = 1000000
 save_every = 20
 EOF
+} > "$work/s.cfg"
 run=$work/run
 # timeout: with a broken lock, a refused run would train its million steps instead of failing the test.
 train() { timeout 120 "$DISTILL" --teacher "$work/t.h5" --student "$work/s.cfg" --quiet "$@"; }

@@ -13,18 +13,13 @@ BIN=$(dirname "$DISTILL")
 make_work teacher_truncated
 PID=
 trap '[ -n "$PID" ] && kill -9 "$PID" 2> /dev/null; rm -rf "$work"' EXIT
-die() { echo "FAIL: $*" >&2; exit 1; }
 
 "$BIN/make_synthetic_teacher" --out "$work/orig.h5" --rows 20000 --len 16 --vocab 300 --classes 5 --emb-dim 16 \
   --targets random > /dev/null || die "cannot write the teacher"
 cp "$work/orig.h5" "$work/t.h5"
-cat > "$work/s.cfg" << 'EOF'
-[student]
-dim = 32
-layers = 1
-heads = 2
-ffn_dim = 64
-max_len = 16
+{
+  tiny_student 16
+  cat << 'EOF'
 [train]
 steps = 1000000
 batch_size = 16
@@ -32,16 +27,12 @@ threads = 1
 eval_every = 100
 save_every = 20
 EOF
+} > "$work/s.cfg"
 run=$work/run
 # distill itself in the background, so that the trap can stop it should it train on regardless.
 "$DISTILL" --teacher "$work/t.h5" --student "$work/s.cfg" --out "$run" --quiet 2> "$work/err" &
 PID=$!
-for _ in $(seq 1 12000); do
-  [ -f "$run/last.ckpt" ] && break
-  kill -0 "$PID" 2> /dev/null || break
-  sleep 0.01
-done
-[ -f "$run/last.ckpt" ] || die "no first checkpoint: $(cat "$work/err")"
+wait_for "$run/last.ckpt" || die "no first checkpoint: $(cat "$work/err")"
 size=$(stat -c %s "$work/t.h5")
 truncate -s $((size / 2)) "$work/t.h5"
 # A million steps take many minutes: the run must stop long before.

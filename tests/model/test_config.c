@@ -26,7 +26,7 @@ static void test_defaults(void) {
   CHECK(c.train.weight_decay == 0.01 && c.train.grad_clip == 1.0 && c.train.seed == 1);
   CHECK(c.train.threads == 0 && c.train.val_fraction == 0.1);
   CHECK(c.train.eval_every == 200 && c.train.save_every == 500);
-  CHECK(c.train.log_every == 10 && c.train.quiet == 0);
+  CHECK(c.train.log_every == 10 && c.train.quiet == 0 && c.train.token_dropout == 0.0);
   CHECK(c.loss.kd_weight == 1.0 && c.loss.temperature == 2.0 && c.loss.ce_weight == 0.0);
   CHECK(c.loss.emb_weight == 1.0 && c.loss.emb_loss == DS_EMB_COSINE);
   CHECK(c.loss.sim_weight == 0.0 && c.loss.sim_temperature == 0.05);
@@ -72,6 +72,7 @@ static const char full_cfg[] =
     "save_every = 1000\n"
     "log_every = 5\n"
     "quiet = yes\n"
+    "token_dropout = 0.15\n"
     "[loss]\n"
     "kd_weight = 0.5\n"
     "temperature = 4\n"
@@ -112,7 +113,7 @@ static void check_full(const ds_config *c) {
   CHECK(c->train.weight_decay == 0.1 && c->train.grad_clip == 0.0);
   CHECK(c->train.seed == ULONG_MAX && c->train.threads == 4 && c->train.val_fraction == 0.25);
   CHECK(c->train.eval_every == 0 && c->train.save_every == 1000 && c->train.log_every == 5);
-  CHECK(c->train.quiet == 1);
+  CHECK(c->train.quiet == 1 && c->train.token_dropout == 0.15);
   CHECK(c->loss.kd_weight == 0.5 && c->loss.temperature == 4.0 && c->loss.ce_weight == 0.25);
   CHECK(c->loss.emb_weight == 2.5 && c->loss.emb_loss == DS_EMB_MSE);
   CHECK(c->loss.sim_weight == 0.1 && c->loss.sim_temperature == 0.07);

@@ -6,7 +6,7 @@
 # gradients differ in the last bit (or one run with lr changed by 2.5e-7 relative) drift to 1e-3 apart within
 # ~12 fake-quant steps; docs/mpi.md has the measurements. token_rows trains on the bundled real teacher (it
 # needs token_embeddings and a vocabulary), with learned scales: two backward passes per step, sparse rows.
-MPI_CASES="float ce_sim prune qat_ema qat_lsq token_rows"
+MPI_CASES="float ce_sim prune qat_ema qat_lsq token_rows token_dropout"
 
 mpi_make_inputs() {
   "$1/make_synthetic_teacher" --out "$2/t.h5" --rows 1200 --len 16 --vocab 400 --classes 5 --emb-dim 16 \
@@ -35,6 +35,7 @@ mpi_case_sets() {
   case $1 in
     float) ;;
     ce_sim) echo "--set loss.ce_weight=0.5 --set loss.sim_weight=0.5" ;;
+    token_dropout) echo "--set train.token_dropout=0.3" ;;
     prune) echo "--set prune.enabled=true --set prune.heads=0.5 --set prune.ffn=0.5 --set prune.vocab=true" \
       "--set prune.start_step=4 --set prune.end_step=12 --set prune.every=4 --set prune.criterion=taylor" ;;
     qat_ema) echo "--steps 8 --set quant.enabled=true --set quant.start_step=4 --set quant.observer=ema" ;;

@@ -1,4 +1,5 @@
-# Shared prelude of the CLI test scripts (static.sh, teacher_init.sh, hidden.sh, qat.sh, prune.sh); sourced, not
+# Shared prelude of the CLI test scripts (static.sh, teacher_init.sh, hidden.sh, qat.sh, prune.sh, the fault
+# tests test_run_lock.sh, test_kill_random.sh, test_disk_full.sh, test_teacher_truncated.sh); sourced, not
 # run (it lives under lib/ so that CMake's tests/cli/*.sh glob does not make it a test of its own):
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -35,3 +36,26 @@ refuse() {
   check "$what: exit 1" test $rc -eq 1
   check "$what: says '$want'" grep -qF "$want" "$work/err"
 }
+
+# die MESSAGE: the test fails at once.
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+# wait_for FILE: waits up to 120 s for FILE to appear while the run $PID lives; 1 when it never does.
+wait_for() {
+  for _ in $(seq 1 12000); do
+    [ -e "$1" ] && return 0
+    kill -0 "$PID" 2> /dev/null || return 1
+    sleep 0.01
+  done
+  return 1
+}
+
+# tiny_teacher OUT SEED: a 1,000-row synthetic teacher file (L 12, vocabulary 200, 4 classes, 8-d embeddings)
+# for runs that must start and checkpoint quickly; needs $BIN (the folder of distill's build).
+tiny_teacher() {
+  "$BIN/make_synthetic_teacher" --out "$1" --rows 1000 --len 12 --vocab 200 --classes 4 --emb-dim 8 \
+    --dim 16 --layers 1 --heads 2 --ffn 32 --seed "$2" > /dev/null || die "cannot write the teacher $1"
+}
+
+# tiny_student MAX_LEN: the [student] section of a 32-wide, one-layer student.
+tiny_student() { printf '[student]\ndim = 32\nlayers = 1\nheads = 2\nffn_dim = 64\nmax_len = %s\n' "$1"; }
