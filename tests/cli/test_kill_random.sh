@@ -22,7 +22,7 @@ trap '[ -n "$PID" ] && kill -9 "$PID" 2> /dev/null; rm -rf "$work"' EXIT
 KILLS=50
 STEPS=600
 # Sanitizer builds run several times slower: fewer steps keep the test short; the delays scale with T anyway.
-if ldd "$DISTILL" 2> /dev/null | grep -q libasan; then STEPS=200; fi
+if ldd "$DISTILL" 2> /dev/null | grep -q libasan; then STEPS=300; fi
 SEED=${KILL_SEED:-$(( $(date +%s) % 32768 ))}
 RANDOM=$SEED
 
@@ -58,6 +58,7 @@ T=$(($(now_ms) - t0))
 # by about T/(4 KILLS), so the 50 kills cover about a quarter of it, however slow start-up is on this machine
 # (and still less than all of it when other load makes T three times what it is for the starts).
 span=$((T / (2 * KILLS)))
+base=$S
 [ "$span" -ge 20 ] || span=20
 echo "uninterrupted run: $STEPS steps in $T ms, first checkpoint at $S ms; kill delays in [0, $S] ms (1 in 4)" \
   "or [$S, $((S + span))] ms, seed $SEED"
@@ -68,7 +69,7 @@ prev_step=-1 kills=0 before_ckpt=0 mid_write=0 finished=0 bad=0
 for k in $(seq 1 "$KILLS"); do
   args=(--out "$run")
   [ -f "$run/last.ckpt" ] && args+=(--resume)
-  if [ $((RANDOM % 4)) -eq 0 ]; then d=$((RANDOM % (S + 1))); else d=$((S + RANDOM % (span + 1))); fi
+  if [ $((RANDOM % 4)) -eq 0 ]; then d=$((RANDOM % (base + 1))); else d=$((base + RANDOM % (span + 1))); fi
   # distill itself in the background (not a function's subshell), so that kill -9 reaches it.
   "$DISTILL" --teacher "$work/t.h5" --student "$work/s.cfg" --quiet "${args[@]}" 2> "$work/start.err" &
   PID=$!
@@ -119,8 +120,12 @@ for k in $(seq 1 "$KILLS"); do
   done
   mid_write=$((mid_write + tmp_left))
   [ "$bad" -eq 0 ] || break
-  # Ahead of an even spread of the run over the kills (starts can be faster than S says): kill sooner.
-  if [ "$prev_step" -gt $((STEPS * k / (KILLS + 10))) ]; then span=$((span / 2)); fi
+  # Ahead of an even spread of the run over the kills (a resumed start, or this machine under less load, can
+  # reach its first checkpoint sooner than S): kill sooner from now on.
+  if [ "$prev_step" -gt $((STEPS * k / (KILLS + 10))) ]; then
+    span=$((span / 2))
+    base=$((base * 3 / 4))
+  fi
 done
 check "every start was killed or finished, never failed, and every kill left loadable checkpoints" test "$bad" -eq 0
 echo "$kills kills: $before_ckpt before the first checkpoint, $mid_write left a temporary file (killed mid-write);" \
