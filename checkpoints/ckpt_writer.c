@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/atomic_file.h"
+#include "h5/h5_fd.h"
 #include "checkpoints/ckpt_h5.h"
 
 struct ds_ckpt_writer {
@@ -38,17 +39,10 @@ static char *str_concat(const char *a, const char *b) {
  * never meet a full disk while it flushes. Two guards: commit reserves the space the flush can need before
  * flushing, and abort moves the doomed file into memory before closing it. */
 
-/* The sec2 driver's descriptor of the open file, or -1. */
-static int writer_fd(ds_ckpt_writer *w) {
-  void *h = NULL;
-  if (w->file < 0 || H5Fget_vfd_handle(w->file, H5P_DEFAULT, &h) < 0 || !h) return -1;
-  return *(int *)h;
-}
-
 /* Allocates (without changing the file's size) every byte the file has plus what the metadata cache may still
  * write and a margin for HDF5's write buffers, so the flush cannot run out of space. 0, or an errno value. */
 static int reserve_flush_space(ds_ckpt_writer *w) {
-  const int fd = writer_fd(w);
+  const int fd = ds_h5_file_fd(w->file);
   hsize_t size = 0;
   size_t max_size = 0, min_clean = 0, cur_size = 0;
   int n_entries = 0;
@@ -78,7 +72,7 @@ static void release_reserved(const ds_ckpt_writer *w) {
  * descriptor HDF5 writes to, so whatever the close still writes goes to memory, and the space the file held on
  * disk is free again once it is unlinked. Without memfd_create the close goes to the disk as it is. */
 static void writer_detach_to_memory(ds_ckpt_writer *w) {
-  const int fd = writer_fd(w);
+  const int fd = ds_h5_file_fd(w->file);
   if (fd < 0) return;
   struct stat st;
   const int mfd = memfd_create("distill-checkpoint", MFD_CLOEXEC);

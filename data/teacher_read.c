@@ -5,12 +5,13 @@
 #include <sys/stat.h>
 
 #include "data/teacher_private.h"
+#include "h5/h5_fd.h"
 
 int ds_teacher_check_size(const ds_teacher *t, ds_err *err) {
-  void *h = NULL;
+  const int fd = ds_h5_file_fd(t->file);
   struct stat st;
-  /* The descriptor HDF5 reads (its default sec2 driver); another driver: nothing to check. */
-  if (H5Fget_vfd_handle(t->file, H5P_DEFAULT, &h) < 0 || !h || fstat(*(int *)h, &st) != 0) return 0;
+  /* Another driver than HDF5's default: nothing to check. */
+  if (fd < 0 || fstat(fd, &st) != 0) return 0;
   if ((long long)st.st_size >= t->file_size) return 0;
   return ds_fail(err, "%s: the file shrank from %lld to %lld bytes while distill was reading it (truncated or "
                  "rewritten by another program?)", t->info.path, t->file_size, (long long)st.st_size);
