@@ -122,6 +122,33 @@ static void mark(uint8_t *touched, int V, const ds_vocab_map *vm, const int32_t 
   }
 }
 
+/* n floats between the all-reduce buffer at flat and x, into the buffer (to_flat) or out of it; returns the
+ * buffer position after them. */
+static float *flat_xfer(float *flat, float *x, size_t n, int to_flat) {
+  if (to_flat)
+    memcpy(flat, x, sizeof(float) * n);
+  else
+    memcpy(x, flat, sizeof(float) * n);
+  return flat + n;
+}
+
+/* The gradients the all-reduce sums, in buffer order: the parameters before the token table, its touched rows,
+ * the parameters after it, the LSQ step sizes', the hidden head's. Into tr->par.flat (to_flat) or back. */
+static void flat_move(ds_trainer *tr, int to_flat) {
+  ds_dist_state *p = &tr->par;
+  ds_student *m = &tr->model;
+  const ds_tensor_info *tok = &m->table.tensors[0];
+  const int V = tok->shape[0], C = tok->shape[1];
+  const size_t off = tok->offset, end = off + tok->numel, n_params = m->table.n_params;
+  float *f = p->flat, *g = m->grads;
+  f = flat_xfer(f, g, off, to_flat);
+  for (int r = 0; r < V; r++)
+    if (p->touched[r]) f = flat_xfer(f, g + off + (size_t)r * C, C, to_flat);
+  f = flat_xfer(f, g + end, n_params - end, to_flat);
+  if (m->qat && m->qat->n_lsq) f = flat_xfer(f, m->qat->lsq_grad, m->qat->n_lsq, to_flat);
+  if (tr->hidden.n) flat_xfer(f, tr->hidden.grads, tr->hidden.n, to_flat);
+}
+
 int ds_dist_reduce_grads(ds_trainer *tr, ds_err *err) {
   ds_dist_state *p = &tr->par;
   ds_student *m = &tr->model;
@@ -146,24 +173,12 @@ int ds_dist_reduce_grads(ds_trainer *tr, ds_err *err) {
     p->flat_cap = p->flat ? total : 0;
     if (!p->flat) return ds_fail(err, "out of memory for the all-reduce buffer (%zu floats)", total);
   }
-  float *f = p->flat, *g = m->grads;
-  memcpy(f, g, sizeof(float) * off), f += off;
-  for (int r = 0; r < V; r++)
-    if (p->touched[r]) memcpy(f, g + off + (size_t)r * C, sizeof(float) * C), f += C;
-  memcpy(f, g + end, sizeof(float) * (n_params - end)), f += n_params - end;
-  if (n_lsq) memcpy(f, m->qat->lsq_grad, sizeof(float) * n_lsq), f += n_lsq;
-  if (n_hid) memcpy(f, tr->hidden.grads, sizeof(float) * n_hid);
+  flat_move(tr, 1);
   t0 = ds_dist_now();
   if (ds_dist_sum_floats(&tr->dist, p->flat, total, err)) return -1;
   p->comm_seconds += ds_dist_now() - t0;
   p->reduce_floats = total;
-  f = p->flat;
-  memcpy(g, f, sizeof(float) * off), f += off;
-  for (int r = 0; r < V; r++)
-    if (p->touched[r]) memcpy(g + off + (size_t)r * C, f, sizeof(float) * C), f += C;
-  memcpy(g + end, f, sizeof(float) * (n_params - end)), f += n_params - end;
-  if (n_lsq) memcpy(m->qat->lsq_grad, f, sizeof(float) * n_lsq), f += n_lsq;
-  if (n_hid) memcpy(tr->hidden.grads, f, sizeof(float) * n_hid);
+  flat_move(tr, 0);
   return 0;
 }
 

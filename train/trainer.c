@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "train/checkpoint_state.h"
 #include "train/dist_step.h"
@@ -20,12 +19,6 @@
 #include "train/qat_train.h"
 #include "train/schedule.h"
 #include "train/summary.h"
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Checks that what the config asks for is something this teacher can give. */
 static int check_against_teacher(const ds_config *c, const ds_teacher_info *info, const ds_student_shape *s,
@@ -206,7 +199,7 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
   }
   const int B = c->train.batch_size;
   const long steps = c->train.steps;
-  double t_session = now_seconds(), t_window = t_session, wall_base = tr->wall_seconds;
+  double t_session = ds_dist_now(), t_window = t_session, wall_base = tr->wall_seconds;
   long window_steps = 0;
   double loss_sum = 0.0, sps = 0.0;
   ds_loss_terms terms_sum = {0};
@@ -237,7 +230,7 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
     terms_sum.ce += terms.ce;
     terms_sum.emb += terms.emb;
     terms_sum.sim += terms.sim;
-    tr->wall_seconds = wall_base + (now_seconds() - t_session);
+    tr->wall_seconds = wall_base + (ds_dist_now() - t_session);
     const int at_end = tr->step == steps;
     const int do_eval = (c->train.eval_every > 0 && tr->step % c->train.eval_every == 0) || at_end;
     const int do_save = (c->train.save_every > 0 && tr->step % c->train.save_every == 0) || at_end;
@@ -245,7 +238,7 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
     /* Every process has the same parameters; checked where a checkpoint is written. */
     if (do_save && ds_dist_check_same(tr, err)) goto done;
     if (!do_log || !root) continue;
-    const double t_now = now_seconds();
+    const double t_now = ds_dist_now();
     sps = window_steps * (double)B / fmax(t_now - t_window, 1e-9);
     ds_train_progress p = {.step = tr->step, .steps = steps, .loss = loss_sum / window_steps, .lr = lr,
                            .samples_per_sec = sps, .grad_norm = gnorm};
@@ -290,7 +283,7 @@ int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress,
     window_steps = 0;
     loss_sum = 0.0;
     terms_sum = (ds_loss_terms){0};
-    t_window = now_seconds();
+    t_window = ds_dist_now();
   }
   if (!root) {
     rc = 0;
