@@ -17,8 +17,8 @@
 #include <sys/resource.h>
 
 #include "data/teacher.h"
+#include "int8/int8_model.h"
 #include "model/qat.h"
-#include "quant/int8_model.h"
 #include "train/checkpoint_state.h"
 
 #define BLOCK 100

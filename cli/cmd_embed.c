@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 #include "train/checkpoint_state.h"
 #include "train/qat_train.h"
 

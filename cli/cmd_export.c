@@ -5,9 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "quant/export_encodings.h"
-#include "quant/export_onnx.h"
-#include "quant/export_tflite.h"
+#include "export/export.h"
 #include "train/qat_train.h"
 
 static const char *export_help =

@@ -6,8 +6,8 @@
 #include "checkpoints/ckpt.h"
 #include "cli/cli.h"
 #include "data/teacher.h"
-#include "quant/int8_model.h"
-#include "quant/export_common.h"
+#include "export/export.h"
+#include "int8/int8_model.h"
 
 static const char *inspect_help =
     "usage: distill inspect FILE\n"

@@ -4,9 +4,9 @@
 #ifndef DS_MODEL_QAT_MODEL_H
 #define DS_MODEL_QAT_MODEL_H
 
+#include "int8/int8_model.h"
 #include "model/qat.h"
 #include "model/student.h"
-#include "quant/int8_model.h"
 
 /* Gives m a QAT state for its shape (replacing any). */
 int ds_student_qat_attach(ds_student *m, const ds_quant_cfg *cfg, ds_err *err);

@@ -12,9 +12,8 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "model/config.h"
+#include "config/config.h"
 
-#define DS_MAX_LAYERS 32
 #define DS_MAX_TENSORS (8 + 12 * DS_MAX_LAYERS)
 #define DS_LN_EPS 1e-5f
 

@@ -1,3 +1,4 @@
+/* model/: the float student: size table, layer kernels, forward and backward (and, for now, its QAT passes). */
 /* The student model at run time: parameters, gradients, pruning masks and activations, with the
  * forward and backward passes. Shapes, the size table and parameter views are in model/shape.h. */
 #ifndef DS_MODEL_STUDENT_H

@@ -13,7 +13,7 @@ int ds_int8_model_open(const char *path, ds_i8_model *im, ds_err *err) {
     ds_fail(err, "%s is a float checkpoint without quantization state; train with [quant] enabled = true "
                  "(or --set quant.enabled=true) to get an int8 model", path);
   } else {
-    int pad_id = 0; /* the tokenizer's [PAD] when the vocabulary has one, as model/tokenizer.h does */
+    int pad_id = 0; /* the tokenizer's [PAD] when the vocabulary has one, as tokenizer/tokenizer.h does */
     for (int i = 0; i < lm.n_vocab; i++)
       if (strcmp(lm.vocab[i], "[PAD]") == 0) {
         pad_id = i;

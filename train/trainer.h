@@ -3,9 +3,9 @@
 #ifndef DS_TRAIN_TRAINER_H
 #define DS_TRAIN_TRAINER_H
 
+#include "config/config.h"
 #include "data/loader.h"
 #include "data/teacher.h"
-#include "model/config.h"
 #include "model/student.h"
 #include "train/dist.h"
 #include "train/losses.h"

@@ -1,4 +1,4 @@
-"""Writes the fixtures of tests/model/test_tokenizer.c from the teacher's reference tokenizer.
+"""Writes the fixtures of tests/tokenizer/test_tokenizer.c from the teacher's reference tokenizer.
 
 tokenizer_vocab.txt   the vocabulary, one token per line, in id order
 tokenizer_sample.txt  "ids<TAB>text" lines: 10,000 corpus texts, every one with a non-ASCII
@@ -6,7 +6,7 @@ tokenizer_sample.txt  "ids<TAB>text" lines: 10,000 corpus texts, every one with 
                       its first non-ASCII character), then a few hand-written edge cases;
                       ids are the reference's, untruncated, with [CLS] and [SEP]
 
-Usage: python make_tokenizer_sample.py --out-dir tests/model/fixtures   (run in the teacher venv)
+Usage: python make_tokenizer_sample.py --out-dir tests/tokenizer/fixtures   (run in the teacher venv)
 With --all-code-points FILE it also writes a much larger sample that puts every Unicode code
 point through the tokenizer (not committed: for checking the C tables after regenerating them).
 """

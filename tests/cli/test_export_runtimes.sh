@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The exporters' output read by the real tools: our protobuf and FlatBuffers encoders decoded by the
 # onnx package and the TFLite schema, and the ONNX / TFLite / encodings exports of two random int8
-# students (tests/quant/test_export_fixture.h) run in onnxruntime and LiteRT against the native
+# students (tests/export/test_export_fixture.h) run in onnxruntime and LiteRT against the native
 # runtime, compiled by Vela for the Ethos-U85, and matched tensor for tensor with the float graph.
 # Usage: bash test_export_runtimes.sh DISTILL SOURCE_DIR. Exits 77 (ctest SKIP_RETURN_CODE) when the
 # Python packages of tests/export/requirements.txt are missing.

@@ -1,4 +1,4 @@
-"""Reads the one-operator TFLite model that tests/quant/test_flatbuf.c writes (usage:
+"""Reads the one-operator TFLite model that tests/export/test_flatbuf.c writes (usage:
 check_flatbuf.py MODEL.tflite) through the TFLite schema, checks its fields, and runs it in the LiteRT
 interpreter against a float reference of the int8 FULLY_CONNECTED (within one output step)."""
 import sys

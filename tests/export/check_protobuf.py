@@ -1,4 +1,4 @@
-"""Decodes the ONNX model that tests/quant/test_protobuf.c writes (usage: check_protobuf.py MODEL.onnx)
+"""Decodes the ONNX model that tests/export/test_protobuf.c writes (usage: check_protobuf.py MODEL.onnx)
 with the onnx package, checks every field the encoder wrote, and runs it in onnxruntime."""
 import sys
 

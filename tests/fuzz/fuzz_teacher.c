@@ -20,7 +20,7 @@
 #include "data/teacher.h"
 #include "fuzz_util.h"
 #include "h5_mutate.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 static const char *const bases[] = {"teacher.h5", "teacher_rich.h5"};
 #define N_BASES ((int)(sizeof bases / sizeof bases[0]))

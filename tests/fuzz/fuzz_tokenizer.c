@@ -1,9 +1,9 @@
-/* libFuzzer harness: the WordPiece tokenizer (model/tokenizer.h) on arbitrary bytes.
+/* libFuzzer harness: the WordPiece tokenizer (tokenizer/tokenizer.h) on arbitrary bytes.
  *
  * Input: byte 0 = flags, bytes 1-2 = max_len (2..1025), then the text (cut at its first NUL, as a C string).
  *   flags & 1: the vocabulary is the input's own: the text up to its first "\n\n" is one token per line, the
  *              rest is the text (teacher files and checkpoints carry their vocabulary: outside bytes too);
- *              otherwise the teacher's real vocabulary, tests/model/fixtures/tokenizer_vocab.txt.
+ *              otherwise the teacher's real vocabulary, tests/tokenizer/fixtures/tokenizer_vocab.txt.
  *   flags & 2: with flags & 1, [CLS], [SEP] and [UNK] are appended so that the vocabulary is usable.
  *   flags & 4: the text is repeated up to 16 KiB, or up to 1 MiB when flags & 0x3c are all set (long texts,
  *              long words, truncation; rarely, since a long text is slow to encode under the sanitizers).
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "model/tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 #define MAX_TOKENS 1025
 #define LONG_TEXT (16u << 10)
@@ -44,7 +44,7 @@ static void split_lines(char *buf, char ***lines, int *n) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
   fz_single_thread();
-  const char *path = DISTILL_SOURCE_DIR "/tests/model/fixtures/tokenizer_vocab.txt";
+  const char *path = DISTILL_SOURCE_DIR "/tests/tokenizer/fixtures/tokenizer_vocab.txt";
   FILE *f = fopen(path, "rb");
   FZ_REQUIRE(f != NULL, "cannot open %s", path);
   fseek(f, 0, SEEK_END);

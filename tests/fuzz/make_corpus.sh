@@ -102,7 +102,7 @@ tok '\000\377\003\377\376\300\200\355\240\200\364\220\200\200 bad utf8 \xc3\x28'
 tok '\004\040\000\001\002aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ' long
 tok '\003\020\000hello\n##lo\nhe\n\nhello hello helo [CLS]' own-vocab
 tok '\001\020\000[CLS]\n[SEP]\n[UNK]\n[PAD]\n[CLS]\n\n[PAD] x [UNK]' own-vocab-dups
-head -c 3000 tests/model/fixtures/tokenizer_sample.txt | tail -c 2000 | { printf '\000\000\001'; cat; } > "$corpus/tokenizer/sample"
+head -c 3000 tests/tokenizer/fixtures/tokenizer_sample.txt | tail -c 2000 | { printf '\000\000\001'; cat; } > "$corpus/tokenizer/sample"
 
 # ---- int8 models and exported files, from the two QAT checkpoints ----
 for m in qat static_qat; do

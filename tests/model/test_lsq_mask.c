@@ -1,6 +1,6 @@
 /* The straight-through estimator's mask under learned step sizes (LSQ), exactly. With learned scales a weight or
  * an activation can fall outside the clip range (a max-abs weight scale never clips), and there the STE passes no
- * gradient: d fake_quant(x) / dx = 1 where qmin <= round(x / s) + zp <= qmax, else 0 (quant/fake_quant.h).
+ * gradient: d fake_quant(x) / dx = 1 where qmin <= round(x / s) + zp <= qmax, else 0 (qat/fake_quant.h).
  *
  * Weights: every weight row's learned step size is cut to a quarter, so a large share of the weights clips. The
  * gradient of each weight must then be exactly 0 where the test's own clip rule says it clips, and exactly the
@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "../check.h"
-#include "../quant/rng.h"
 #include "model/qat_internal.h"
+#include "tests/rng.h"
 
 enum { V = 60, B = 6, T = 10, E = 8, K = 5 };
 

@@ -1,0 +1,50 @@
+/* The pieces of TFLite's FlatBuffers schema (schema.fbs, version 3) that distill writes: field
+ * slots of each table, builtin operator codes, builtin-options union members and tensor types.
+ * Values are the public schema's; a reader knows the file by these numbers only. */
+#ifndef DS_EXPORT_EXPORT_TFLITE_SCHEMA_H
+#define DS_EXPORT_EXPORT_TFLITE_SCHEMA_H
+
+#define TFL_SCHEMA_VERSION 3
+#define TFL_FILE_IDENTIFIER "TFL3"
+
+/* Table field slots. */
+enum { TFL_MODEL_VERSION = 0, TFL_MODEL_OPERATOR_CODES = 1, TFL_MODEL_SUBGRAPHS = 2,
+       TFL_MODEL_DESCRIPTION = 3, TFL_MODEL_BUFFERS = 4 };
+enum { TFL_OPCODE_DEPRECATED_BUILTIN = 0, TFL_OPCODE_VERSION = 2, TFL_OPCODE_BUILTIN = 3 };
+enum { TFL_SUBGRAPH_TENSORS = 0, TFL_SUBGRAPH_INPUTS = 1, TFL_SUBGRAPH_OUTPUTS = 2,
+       TFL_SUBGRAPH_OPERATORS = 3, TFL_SUBGRAPH_NAME = 4 };
+enum { TFL_TENSOR_SHAPE = 0, TFL_TENSOR_TYPE = 1, TFL_TENSOR_BUFFER = 2, TFL_TENSOR_NAME = 3,
+       TFL_TENSOR_QUANTIZATION = 4 };
+enum { TFL_QUANT_MIN = 0, TFL_QUANT_MAX = 1, TFL_QUANT_SCALE = 2, TFL_QUANT_ZERO_POINT = 3,
+       TFL_QUANT_DIMENSION = 6 };
+enum { TFL_OP_OPCODE_INDEX = 0, TFL_OP_INPUTS = 1, TFL_OP_OUTPUTS = 2, TFL_OP_OPTIONS_TYPE = 3,
+       TFL_OP_OPTIONS = 4 };
+enum { TFL_BUFFER_DATA = 0 };
+
+/* Options tables: slots. */
+enum { TFL_FC_FUSED_ACTIVATION = 0, TFL_FC_WEIGHTS_FORMAT = 1, TFL_FC_KEEP_NUM_DIMS = 2 };
+enum { TFL_SOFTMAX_BETA = 0 };
+enum { TFL_ADD_FUSED_ACTIVATION = 0 };        /* also MUL, SUB */
+enum { TFL_RESHAPE_NEW_SHAPE = 0 };
+enum { TFL_REDUCER_KEEP_DIMS = 0 };
+enum { TFL_GATHER_AXIS = 0, TFL_GATHER_BATCH_DIMS = 1 };
+enum { TFL_BMM_ADJ_X = 0, TFL_BMM_ADJ_Y = 1 };
+enum { TFL_GELU_APPROXIMATE = 0 };
+
+/* BuiltinOperator */
+enum { TFL_OP_ADD = 0, TFL_OP_FULLY_CONNECTED = 9, TFL_OP_MUL = 18, TFL_OP_RESHAPE = 22,
+       TFL_OP_SOFTMAX = 25, TFL_OP_GATHER = 36, TFL_OP_TRANSPOSE = 39, TFL_OP_MEAN = 40, TFL_OP_SUB = 41,
+       TFL_OP_SUM = 74, TFL_OP_RSQRT = 76, TFL_OP_SQUARED_DIFFERENCE = 99, TFL_OP_BATCH_MATMUL = 126,
+       TFL_OP_QUANTIZE = 114, TFL_OP_GELU = 150 };
+
+/* BuiltinOptions union members (0 = none). */
+enum { TFL_OPTIONS_NONE = 0, TFL_OPTIONS_FULLY_CONNECTED = 8, TFL_OPTIONS_SOFTMAX = 9, TFL_OPTIONS_ADD = 11,
+       TFL_OPTIONS_RESHAPE = 17, TFL_OPTIONS_MUL = 21, TFL_OPTIONS_GATHER = 23, TFL_OPTIONS_TRANSPOSE = 26,
+       TFL_OPTIONS_REDUCER = 27, TFL_OPTIONS_SUB = 28, TFL_OPTIONS_SQUARED_DIFFERENCE = 76,
+       TFL_OPTIONS_BATCH_MATMUL = 101, TFL_OPTIONS_GELU = 116 };
+
+/* TensorType */
+enum { TFL_FLOAT32 = 0, TFL_INT32 = 2, TFL_UINT8 = 3, TFL_INT64 = 4, TFL_BOOL = 6, TFL_INT16 = 7,
+       TFL_INT8 = 9 };
+
+#endif
