@@ -53,7 +53,7 @@ int ds_qat_init(ds_qat **out, const ds_student_shape *s, const ds_param_table *t
            s->n_classes > 0);
   q->n_sites = f0 + DS_QF_COUNT;
   for (int i = 0; i < q->n_sites; i++)
-    if (ds_qobserver_init(&q->site[i].obs, (ds_qobs_kind)cfg->observer, (float)cfg->ema_decay)) {
+    if (ds_qobserver_init(&q->site[i].obs, cfg->observer, (float)cfg->ema_decay)) {
       ds_qat_free(q);
       return ds_fail(err, "[quant] observer %d with ema_decay = %g is not usable (decay must lie in [0, 1))",
                      (int)cfg->observer, cfg->ema_decay);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "int8/qparams.h"
 
 /* Per-tensor (activations): x (n), mask (n) or NULL. */
@@ -33,12 +34,8 @@ void ds_fake_quant_mask_apply(float *grad, const uint8_t *mask, size_t n);
 
 /* ---- observers: the activation range that ds_qparams_asymmetric turns into parameters ---- */
 
-/* Values match config/config.h's ds_observer (DS_OBS_EMA = 0, DS_OBS_MINMAX = 1) so a config
- * value converts with a cast. */
-typedef enum { DS_QOBS_EMA = 0, DS_QOBS_MINMAX = 1 } ds_qobs_kind;
-
 typedef struct {
-  ds_qobs_kind kind;
+  ds_observer kind; /* the [quant] observer key's own type (config/config.h) */
   float decay;     /* ema: new = decay * old + (1 - decay) * batch */
   float min, max;  /* the current range; meaningless until `seen` */
   int seen;        /* batches observed; the first one initialises min/max in both modes */
@@ -46,7 +43,7 @@ typedef struct {
 } ds_qobserver;
 
 /* Fails for an unknown kind or, for ema, a decay outside [0, 1). */
-int ds_qobserver_init(ds_qobserver *o, ds_qobs_kind kind, float decay);
+int ds_qobserver_init(ds_qobserver *o, ds_observer kind, float decay);
 /* Folds one batch in. Non-finite values are skipped (a NaN must not poison the range); a batch
  * with no finite value changes nothing. No-op when frozen. */
 void ds_qobserver_update(ds_qobserver *o, const float *x, size_t n);

@@ -2,9 +2,9 @@
 
 #include <math.h>
 
-int ds_qobserver_init(ds_qobserver *o, ds_qobs_kind kind, float decay) {
-  if (!o || (kind != DS_QOBS_EMA && kind != DS_QOBS_MINMAX)) return -1;
-  if (kind == DS_QOBS_EMA && !(decay >= 0.0f && decay < 1.0f)) return -1;
+int ds_qobserver_init(ds_qobserver *o, ds_observer kind, float decay) {
+  if (!o || (kind != DS_OBS_EMA && kind != DS_OBS_MINMAX)) return -1;
+  if (kind == DS_OBS_EMA && !(decay >= 0.0f && decay < 1.0f)) return -1;
   o->kind = kind;
   o->decay = decay;
   o->min = o->max = 0.0f;
@@ -25,7 +25,7 @@ void ds_qobserver_update(ds_qobserver *o, const float *x, size_t n) {
   if (!o->seen) {
     o->min = lo;
     o->max = hi;
-  } else if (o->kind == DS_QOBS_MINMAX) {
+  } else if (o->kind == DS_OBS_MINMAX) {
     if (lo < o->min) o->min = lo;
     if (hi > o->max) o->max = hi;
   } else {

@@ -86,7 +86,7 @@ static void test_observers(void) {
   float none[2] = {NAN, INFINITY};
   ds_qparams qp;
 
-  CHECK(ds_qobserver_init(&o, DS_QOBS_MINMAX, 0.0f) == 0);
+  CHECK(ds_qobserver_init(&o, DS_OBS_MINMAX, 0.0f) == 0);
   CHECK(ds_qobserver_qparams(&o, 8, &qp) == 0 && qp.scale == 1.0f);
   ds_qobserver_update(&o, b1, 4);
   CHECK(o.min == -1.0f && o.max == 2.0f && o.seen == 1);
@@ -100,7 +100,7 @@ static void test_observers(void) {
   CHECK(ds_qobserver_qparams(&o, 8, &qp) == 0);
   CHECK_CLOSE(qp.scale, 5.0 / 255.0, 0, 1e-6);
 
-  CHECK(ds_qobserver_init(&o, DS_QOBS_EMA, 0.9f) == 0);
+  CHECK(ds_qobserver_init(&o, DS_OBS_EMA, 0.9f) == 0);
   ds_qobserver_update(&o, b1, 4); /* first batch: taken as is */
   CHECK(o.min == -1.0f && o.max == 2.0f);
   ds_qobserver_update(&o, b2, 3);
@@ -114,8 +114,8 @@ static void test_observers(void) {
   ds_qobserver_update(&o, b2, 3);
   CHECK(o.min == min_before);
 
-  CHECK(ds_qobserver_init(&o, DS_QOBS_EMA, 1.0f) == -1);
-  CHECK(ds_qobserver_init(&o, (ds_qobs_kind)7, 0.5f) == -1);
+  CHECK(ds_qobserver_init(&o, DS_OBS_EMA, 1.0f) == -1);
+  CHECK(ds_qobserver_init(&o, (ds_observer)7, 0.5f) == -1);
 }
 
 /* The fake-quantized value of one element as a function of the scale (zero point fixed). */
