@@ -17,7 +17,7 @@
 #include <sys/resource.h>
 
 #include "data/teacher.h"
-#include "int8/int8_model.h"
+#include "quant/int8/int8_model.h"
 #include "model/qat.h"
 #include "train/checkpoint_state.h"
 

@@ -20,7 +20,7 @@
 
 #include "model/threads.h"
 #include "data/teacher.h"
-#include "config/config.h"
+#include "model/config/config.h"
 #include "model/student.h"
 #include "train/losses.h"
 #include "train/optimizer.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "export/export.h"
+#include "quant/export/export.h"
 #include "train/qat_train.h"
 
 static const char *export_help =

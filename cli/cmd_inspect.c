@@ -6,8 +6,8 @@
 #include "checkpoints/ckpt.h"
 #include "cli/cli.h"
 #include "data/teacher.h"
-#include "export/export.h"
-#include "int8/int8_model.h"
+#include "quant/export/export.h"
+#include "quant/int8/int8_model.h"
 
 static const char *inspect_help =
     "usage: distill inspect FILE\n"

@@ -1,7 +1,7 @@
 /* Quantization-aware training of the student: the fake-quant forward pass that computes the integer
  * model's arithmetic itself, its straight-through backward, range observers and LSQ step sizes.
  *
- * Every tensor the int8 model stores (int8/int8_model.h) is a "site" here, with the same name. In
+ * Every tensor the int8 model stores (quant/int8/int8_model.h) is a "site" here, with the same name. In
  * fake-quant mode the forward pass keeps each site as int8 codes, computes the next site from those
  * codes with the integer runtime's own kernels and requantization (ds_i8_*, ds_quant_multiply), and
  * hands the float graph the dequantized codes. Linear layers run their int8 x int8 products through
@@ -26,10 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config/config.h"
-#include "int8/int8_model.h"
+#include "model/config/config.h"
+#include "quant/int8/int8_model.h"
 #include "model/shape.h"
-#include "qat/fake_quant.h"
+#include "quant/qat/fake_quant.h"
 
 /* Sites before the layers, per layer (site = DS_QS_HEAD + l * DS_QL_COUNT + k) and after them. A static
  * student keeps the same numbering with no layers; its pos, x0 and ln_f sites are unused. */

@@ -1,7 +1,7 @@
 /* The fake-quant forward pass: the integer model's arithmetic on a batch, site by site, with the
  * dequantized codes handed to the float graph for backward (model/qat.h explains the scheme). Each
  * site: compute what it would quantize (`pre`, for observers and the STE), settle its parameters,
- * then produce its codes with the runtime's own kernel (the same function run_op in int8/int8_model.c
+ * then produce its codes with the runtime's own kernel (the same function run_op in quant/int8/int8_model.c
  * calls, including its AVX-512 dispatch) and dequantize them. Linear layers are the one exception by
  * design: sgemm with exact accumulators, then the runtime's requantization (ds_i8_requant_cols). */
 #include <cblas.h>
@@ -9,8 +9,8 @@
 #include <omp.h>
 #include <string.h>
 
-#include "int8/int8_ops_vnni.h" /* the kernels the runtime dispatches to (int8/int8_model.c): the very same code */
-#include "int8/requant.h"
+#include "quant/int8/int8_ops_vnni.h" /* the kernels the runtime dispatches to (quant/int8/int8_model.c): the very same code */
+#include "quant/int8/requant.h"
 #include "model/ops.h"
 #include "model/qat_internal.h"
 

@@ -4,7 +4,7 @@
 #ifndef DS_MODEL_QAT_MODEL_H
 #define DS_MODEL_QAT_MODEL_H
 
-#include "int8/int8_model.h"
+#include "quant/int8/int8_model.h"
 #include "model/qat.h"
 #include "model/student.h"
 

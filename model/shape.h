@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "config/config.h"
+#include "model/config/config.h"
 
 #define DS_MAX_TENSORS (8 + 12 * DS_MAX_LAYERS)
 #define DS_LN_EPS 1e-5f

@@ -6,7 +6,7 @@
 # done), Vela for the Ethos-U85 and U55. This is what
 # docs/deploy.md's placement table reports.
 #   bash scripts/deploy_check.sh CHECKPOINT TEACHER.h5 [ROWS] [OUT_DIR]
-# Needs build/ (scripts/setup.sh --test-deps) and the packages of tests/export/requirements.txt.
+# Needs build/ (scripts/setup.sh --test-deps) and the packages of tests/quant/export/requirements.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
@@ -29,7 +29,7 @@ set -e
 "$distill" export --checkpoint "$ckpt" --target openvino --format tflite --out "$out/openvino.tflite"
 build/test_export_onnx --reference "$out/model.int8" "$teacher" "$rows" "$out/reference.json"
 set +e
-cd tests/export
+cd tests/quant/export
 export TF_CPP_MIN_LOG_LEVEL=3
 failed=0
 run() { # exit 77: the checker's package is not installed here (a skip, said on its own line)

@@ -22,13 +22,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if [ "${1:-}" = "--test-deps" ] && [ -f tests/export/requirements.txt ]; then
+if [ "${1:-}" = "--test-deps" ] && [ -f tests/quant/export/requirements.txt ]; then
   # The export checks run the `python3` on PATH; a Debian system Python needs --break-system-packages.
-  python3 -m pip install -q -r tests/export/requirements.txt ||
-    python3 -m pip install -q --break-system-packages -r tests/export/requirements.txt
+  python3 -m pip install -q -r tests/quant/export/requirements.txt ||
+    python3 -m pip install -q --break-system-packages -r tests/quant/export/requirements.txt
   # Qualcomm's HTP simulator: wheels for some Pythons only, so its absence is a skip, not a failure.
-  python3 -m pip install -q -r tests/export/requirements-qnn.txt ||
-    python3 -m pip install -q --break-system-packages -r tests/export/requirements-qnn.txt ||
+  python3 -m pip install -q -r tests/quant/export/requirements-qnn.txt ||
+    python3 -m pip install -q --break-system-packages -r tests/quant/export/requirements-qnn.txt ||
     echo "setup: onnxruntime-qnn cannot be installed here; tests/cli/test_export_qnn.sh will be skipped"
 fi
 

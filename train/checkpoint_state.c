@@ -142,7 +142,7 @@ static int read_i64_attr_int(ds_ckpt_reader *r, const char *name, int *out, ds_e
   return 0;
 }
 
-/* The shape must be one a config can give (config/config.h limits; pruning only removes heads and FFN units),
+/* The shape must be one a config can give (model/config/config.h limits; pruning only removes heads and FFN units),
  * so that the size table's int arithmetic cannot overflow and a few bytes of attributes cannot ask for
  * absurd memory. */
 static int check_shape(ds_ckpt_reader *r, const ds_student_shape *s, ds_err *err) {

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "config/config.h"
+#include "model/config/config.h"
 
 /* Unweighted value of each term (0 when its target is absent) and the weighted total. */
 typedef struct {

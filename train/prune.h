@@ -8,7 +8,7 @@
 #ifndef DS_TRAIN_PRUNE_H
 #define DS_TRAIN_PRUNE_H
 
-#include "config/config.h"
+#include "model/config/config.h"
 #include "model/student.h"
 
 /* The cubic schedule of Zhu & Gupta: the fraction of units removed after `step` optimizer steps,

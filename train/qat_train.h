@@ -6,7 +6,7 @@
 #define DS_TRAIN_QAT_TRAIN_H
 
 #include "checkpoints/ckpt.h"
-#include "int8/int8_model.h"
+#include "quant/int8/int8_model.h"
 #include "model/qat_model.h"
 #include "train/trainer.h"
 
@@ -21,7 +21,7 @@ int ds_qat_train_finish(ds_trainer *tr, ds_err *err);
 int ds_evaluate_int8(const ds_i8_model *im, const ds_loss_cfg *loss, ds_teacher *t, ds_loader *loader,
                      int batch_size, ds_eval_metrics *out, ds_err *err);
 
-/* An int8 model from a file: a native model (int8/int8_model.h), or a training checkpoint whose QAT
+/* An int8 model from a file: a native model (quant/int8/int8_model.h), or a training checkpoint whose QAT
  * state gives the model (ds_qat_build_int8, with the checkpoint's vocabulary). A checkpoint without
  * QAT state is refused with a message saying how to get one. */
 int ds_int8_model_open(const char *path, ds_i8_model *im, ds_err *err);

@@ -2,7 +2,7 @@
 #ifndef DS_TRAIN_SCHEDULE_H
 #define DS_TRAIN_SCHEDULE_H
 
-#include "config/config.h"
+#include "model/config/config.h"
 
 /* Learning rate for 0-based `step`: lr*(step+1)/warmup_steps while step < warmup_steps; then with
  * p = (step - warmup_steps) / max(1, steps - warmup_steps), clamped to [0, 1]:

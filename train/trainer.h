@@ -3,7 +3,7 @@
 #ifndef DS_TRAIN_TRAINER_H
 #define DS_TRAIN_TRAINER_H
 
-#include "config/config.h"
+#include "model/config/config.h"
 #include "data/loader.h"
 #include "data/teacher.h"
 #include "model/student.h"

@@ -108,7 +108,7 @@ refuse "FFN pruning" "[prune] ffn = 0.25" "$distill" --teacher "$work/t.h5" --st
   --out "$work/e" --set prune.ffn=0.25
 check "refusals leave no run folder" test ! -e "$work/e"
 
-# The exports in real runtimes (tests/export/*.py).
+# The exports in real runtimes (tests/quant/export/*.py).
 if python3 -c "import onnx, onnxruntime, ai_edge_litert, numpy" 2>/dev/null && command -v vela > /dev/null; then
   out=$work/out
   mkdir -p "$out"
@@ -121,7 +121,7 @@ if python3 -c "import onnx, onnxruntime, ai_edge_litert, numpy" 2>/dev/null && c
   ex --format encodings --out "$out/float.encodings"
   ex --format tflite --out "$out/model.tflite"
   "$bin/test_export_onnx" --reference "$out/model.int8" "$work/t.h5" 400 "$out/reference.json" > /dev/null
-  cd "$src/tests/export"
+  cd "$src/tests/quant/export"
   export TF_CPP_MIN_LOG_LEVEL=3 ORT_LOGGING_LEVEL=3
   check "onnxruntime agrees with the native runtime" python3 check_onnx.py --static "$out"
   check "LiteRT agrees with the native runtime" python3 check_tflite.py --static "$out" 2> /dev/null

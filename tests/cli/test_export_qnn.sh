@@ -4,19 +4,19 @@
 # Qualcomm's HTP simulator (PyPI's onnxruntime-qnn) with CPU fallback disabled:
 # The student's vocabulary is pruned, so the exports gather the id -> row map, then the compacted table.
 #  - ONNX --uint8 and --uint8 --w8a16: one QNN graph holding every node, every op quantized
-#    (tests/export/check_qnn.py), compiled offline for two SoCs (soc_model 43 = SM8550, 69 = SM8750), and
+#    (tests/quant/export/check_qnn.py), compiled offline for two SoCs (soc_model 43 = SM8550, 69 = SM8750), and
 #    the compiled contexts run on the simulator: cosine >= 0.999 to the native int8 runtime on every one
 #    of 60 teacher rows and the same top-1 class on all of them;
 #  - TFLite (int32 ids): LiteRT's Qualcomm compile plugin puts every operator into one HTP block for both
 #    SoCs, and that block's context binary runs on the simulator at cosine >= 0.999 to LiteRT on the CPU
-#    (tests/export/check_litert_qnn.py), which itself matches the native runtime (check_tflite.py).
+#    (tests/quant/export/check_litert_qnn.py), which itself matches the native runtime (check_tflite.py).
 # Usage: bash test_export_qnn.sh DISTILL SOURCE_DIR. Exits 77 when onnxruntime-qnn is not installed.
 set -euo pipefail
 distill=$1
 src=$2
 bin=$(dirname "$distill")
 if ! python3 -c "import onnx, onnxruntime, onnxruntime_qnn, numpy" 2>/dev/null; then
-  echo "SKIP: onnxruntime-qnn missing (pip install -r tests/export/requirements.txt)"
+  echo "SKIP: onnxruntime-qnn missing (pip install -r tests/quant/export/requirements.txt)"
   exit 77
 fi
 tmp=$(mktemp -d)
@@ -66,7 +66,7 @@ for f in u8.onnx model.tflite; do
   grep -q "tok_emb.weight/id_rows" "$tmp/inspect.txt" || { echo "FAIL: $f has no id -> row map"; exit 1; }
 done
 "$bin/test_export_onnx" --reference "$out/model.int8" "$src/experiments/data/teacher.h5" 60 "$out/reference.json"
-cd "$src/tests/export"
+cd "$src/tests/quant/export"
 python3 check_onnx.py "$out/u8.onnx" "$out/u8a16.onnx"
 python3 check_qnn.py --soc 43 --soc 69 --min-cos 0.999 --min-top1 1.0 "$out/u8.onnx" "$out/u8a16.onnx" 2> /dev/null
 python3 check_tflite.py "$out/model.tflite" 2> /dev/null

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The exporters' output read by the real tools: our protobuf and FlatBuffers encoders decoded by the
 # onnx package and the TFLite schema, and the ONNX / TFLite / encodings exports of two random int8
-# students (tests/export/test_export_fixture.h) run in onnxruntime and LiteRT against the native
+# students (tests/quant/export/test_export_fixture.h) run in onnxruntime and LiteRT against the native
 # runtime, compiled by Vela for the Ethos-U85, and matched tensor for tensor with the float graph.
 # Usage: bash test_export_runtimes.sh DISTILL SOURCE_DIR. Exits 77 (ctest SKIP_RETURN_CODE) when the
-# Python packages of tests/export/requirements.txt are missing.
+# Python packages of tests/quant/export/requirements.txt are missing.
 set -euo pipefail
 distill=$1
 src=$2
 bin=$(dirname "$distill")
 if ! python3 -c "import onnx, onnxruntime, ai_edge_litert, numpy" 2>/dev/null || ! command -v vela >/dev/null; then
-  echo "SKIP: onnx, onnxruntime, ai-edge-litert or ethos-u-vela missing (pip install -r tests/export/requirements.txt)"
+  echo "SKIP: onnx, onnxruntime, ai-edge-litert or ethos-u-vela missing (pip install -r tests/quant/export/requirements.txt)"
   exit 77
 fi
 tmp=$(mktemp -d)
@@ -19,7 +19,7 @@ trap 'rm -rf "$tmp"' EXIT
 "$bin/test_flatbuf" "$tmp/flatbuf.tflite" > /dev/null
 "$bin/test_export_onnx" "$tmp" > /dev/null
 "$bin/test_export_tflite" "$tmp" > /dev/null
-cd "$src/tests/export"
+cd "$src/tests/quant/export"
 export TF_CPP_MIN_LOG_LEVEL=3 ORT_LOGGING_LEVEL=3
 python3 check_protobuf.py "$tmp/protobuf.onnx"
 python3 check_flatbuf.py "$tmp/flatbuf.tflite" 2> /dev/null

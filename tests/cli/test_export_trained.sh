@@ -11,7 +11,7 @@ distill=$1
 src=$2
 bin=$(dirname "$distill")
 if ! python3 -c "import onnx, onnxruntime, ai_edge_litert, numpy" 2>/dev/null || ! command -v vela >/dev/null; then
-  echo "SKIP: onnx, onnxruntime, ai-edge-litert or ethos-u-vela missing (pip install -r tests/export/requirements.txt)"
+  echo "SKIP: onnx, onnxruntime, ai-edge-litert or ethos-u-vela missing (pip install -r tests/quant/export/requirements.txt)"
   exit 77
 fi
 tmp=$(mktemp -d)
@@ -55,7 +55,7 @@ for f in qdq.onnx model.tflite float.encodings; do
   grep -q -E "operators|encodings" "$tmp/inspect.txt"
 done
 "$bin/test_export_onnx" --reference "$out/model.int8" "$tmp/teacher.h5" 400 "$out/reference.json"
-cd "$src/tests/export"
+cd "$src/tests/quant/export"
 export TF_CPP_MIN_LOG_LEVEL=3
 python3 check_onnx.py "$out"
 python3 check_tflite.py "$out" 2> /dev/null

@@ -1,4 +1,4 @@
-/* libFuzzer harness: the strict .cfg parser and the `--set section.key=value` overrides (config/config.h).
+/* libFuzzer harness: the strict .cfg parser and the `--set section.key=value` overrides (model/config/config.h).
  *
  * Input: the .cfg text up to the first NUL byte; every further NUL-separated piece is one override, applied
  * in order as the CLI does (`distill run X.cfg --set a.b=c ...`), then the config is validated. The whole
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
+#include "model/config/config.h"
 #include "fuzz_util.h"
 
 static char *config_text(const ds_config *c) {

@@ -1,4 +1,4 @@
-/* libFuzzer harness: the `distill inspect` readers of exported models (export/export_common.h): ONNX
+/* libFuzzer harness: the `distill inspect` readers of exported models (quant/export/export_common.h): ONNX
  * (protobuf), TFLite (FlatBuffers) and QNN encodings (JSON).
  *
  * Input: a file's bytes. They go through ds_export_describe_file, which sniffs the format from the first
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "export/export.h"
+#include "quant/export/export.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
