@@ -28,7 +28,7 @@ static const char *train_help =
     "\n"
     "flags (each overrides the config key of the same meaning):\n"
     "  --teacher FILE        [teacher] path\n"
-    "  --out DIR             run folder (default runs/<name>, name from [run] name or the config's file name)\n"
+    "  --out DIR             run folder (default [run] out, else runs/<name>, name from [run] name or the config's file name)\n"
     "  --steps N             [train] steps\n"
     "  --batch-size N        [train] batch_size\n"
     "  --lr X                [train] lr\n"
@@ -269,6 +269,7 @@ static int train_main(int argc, char **argv, int is_run, const ds_dist *dist) {
 
   char name[256], dir[DS_PATH_MAX];
   run_name(&cfg, cfg_path, name, sizeof name);
+  if (!out && cfg.run.out[0]) out = cfg.run.out; /* [run] out names the folder when --out does not */
   if (out) {
     snprintf(dir, sizeof dir, "%s", out);
   } else {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The table of experiments/RESULTS.md: trains the nine students of experiments/results/*.cfg on the full
+# The table of experiments/RESULTS.md: trains the students of experiments/results/*.cfg on the full
 # teacher file, evaluates each on the run's validation rows, and rewrites the table between the
 # "results-table" markers of experiments/RESULTS.md after every finished run (partial tables are useful).
+# By default the six teacher-initialised recipes (transformer and static, float / QAT / QAT + pruning);
+# name the nine random-init configs of the earlier table (tiny ... base_qat_prune) to rerun those instead.
 #
 #   bash experiments/run_results.sh [--teacher FULL.h5] [--bin build/distill] [--out runs/results]
 #                                   [--jobs 2] [--eval-only] [--table-only] [NAME ...]
@@ -35,8 +37,13 @@ while [ $# -gt 0 ]; do
     *) names+=("$1"); shift ;;
   esac
 done
-# Longest first, so two workers finish at about the same time.
-[ ${#names[@]} -gt 0 ] || names=(base_qat base_qat_prune base small_qat small_qat_prune small tiny_qat tiny_qat_prune tiny)
+# Rows of the table in this order; trained longest first, so two workers finish at about the same time.
+table_order=(transformer transformer_qat transformer_qat_prune static static_qat static_qat_prune)
+[ ${#names[@]} -gt 0 ] || names=(transformer_qat transformer_qat_prune transformer static_qat static_qat_prune static)
+for name in "${names[@]}"; do
+  [ -f "$root/experiments/results/$name.cfg" ] || { echo "run_results.sh: no experiments/results/$name.cfg" >&2; exit 1; }
+  [[ " ${table_order[*]} " == *" $name "* ]] || table_order+=("$name")
+done
 evalbin=${DISTILL_EVAL:-$bin}
 py=/usr/bin/python3
 mkdir -p "$out"
@@ -57,7 +64,7 @@ with h5py.File(dst, "w") as g:
     g.attrs["rows_of"] = "validation rows (val_fraction 0.05) of " + src
     for k in f:
         d = f[k]
-        g.create_dataset(k, data=d[...] if k == "vocab" else d[rows], dtype=d.dtype)
+        g.create_dataset(k, data=d[...] if k in ("vocab", "token_embeddings") else d[rows], dtype=d.dtype)  # per-vocabulary, not per-row
 lab = f["labels"][rows]
 acc = float((np.argmax(f["logits"][rows], axis=1) == lab).mean())
 json.dump({"rows": int(len(rows)), "label_acc_val": acc,
@@ -94,10 +101,10 @@ eval_one() {
 write_table() ( # one writer at a time (each call opens its own lock description)
   exec 9>>"$out/.table.lock"
   flock 9
-  "$py" - "$out" "$root/experiments/RESULTS.md" "$(IFS=,; echo "${names[*]}")" <<'EOF'
+  "$py" - "$out" "$root/experiments/RESULTS.md" "${table_order[*]}" <<'EOF'
 import json, os, re, sys
 import h5py
-out, md, order = sys.argv[1], sys.argv[2], "tiny tiny_qat tiny_qat_prune small small_qat small_qat_prune base base_qat base_qat_prune".split()
+out, md, order = sys.argv[1], sys.argv[2], sys.argv[3].split()
 def load(p):
     try:
         return json.load(open(p))
@@ -115,7 +122,7 @@ for name in order:
     with h5py.File(os.path.join(d, "last.ckpt"), "r") as c:
         sizes = {k: c["params"][k].size for k in c["params"]}
     total = sum(sizes.values())
-    non_emb = total - sizes["tok_emb.weight"] - sizes["pos_emb.weight"]
+    non_emb = total - sizes["tok_emb.weight"] - sizes.get("pos_emb.weight", 0)  # a static student has no positions
     i8 = os.path.join(d, "model.i8")
     i8b = f"{os.path.getsize(i8):,}" if os.path.exists(i8) else "—"
     cmd = open(os.path.join(out, name + ".cmd")).read().strip().replace(out, "OUT")
