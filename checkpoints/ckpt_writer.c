@@ -139,7 +139,7 @@ int ds_ckpt_writer_open(ds_ckpt_writer **out, const char *path, const char *form
   if (!w) return ds_fail(err, "%s: out of memory", path);
   w->file = w->lcpl = H5I_INVALID_HID;
   w->path = str_concat(path, "");
-  w->tmp = str_concat(path, ".tmp");
+  w->tmp = str_concat(path, DS_ATOMIC_TMP_SUFFIX);
   if (!w->path || !w->tmp) {
     writer_free(w);
     return ds_fail(err, "%s: out of memory", path);
@@ -148,7 +148,7 @@ int ds_ckpt_writer_open(ds_ckpt_writer **out, const char *path, const char *form
   if (unlink(w->tmp) != 0 && errno != ENOENT) {
     int e = errno;
     writer_free(w);
-    return ds_fail(err, "%s.tmp: cannot remove stale temporary file: %s", path, strerror(e));
+    return ds_fail(err, "%s" DS_ATOMIC_TMP_SUFFIX ": cannot remove stale temporary file: %s", path, strerror(e));
   }
 
   ds_h5_quiet q;

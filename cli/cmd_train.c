@@ -122,7 +122,7 @@ static void remove_stale_tmp(const char *dir) {
   static const char *const names[] = {"last.ckpt", "best.ckpt", "config.cfg", "summary.json"};
   for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
     char p[DS_PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/%s.tmp", dir, names[k]);
+    snprintf(p, sizeof p, "%s/%s" DS_ATOMIC_TMP_SUFFIX, dir, names[k]);
     unlink(p);
   }
 }

@@ -31,7 +31,7 @@ int ds_atomic_open(ds_atomic_file *a, const char *path, const char *mode, ds_err
   memset(a, 0, sizeof *a);
   if (strlen(path) >= sizeof a->path) return ds_fail(err, "%s: path too long", path);
   snprintf(a->path, sizeof a->path, "%s", path);
-  snprintf(a->tmp, sizeof a->tmp, "%s.tmp", path);
+  snprintf(a->tmp, sizeof a->tmp, "%s" DS_ATOMIC_TMP_SUFFIX, path);
   a->f = fopen(a->tmp, mode);
   if (!a->f) return ds_fail(err, "%s: cannot create: %s", a->tmp, strerror(errno));
   return 0;

@@ -12,6 +12,9 @@
 #include "common/error.h"
 
 #define DS_ATOMIC_PATH_MAX 4096
+/* What a file being written is called until its rename: PATH followed by this (checkpoints/ckpt_writer.c and
+ * the run folder's stale-file cleanup use the same name). */
+#define DS_ATOMIC_TMP_SUFFIX ".tmp"
 
 typedef struct {
   FILE *f; /* write to this between open and commit */
