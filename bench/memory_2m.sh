@@ -26,14 +26,7 @@ if [ ! -f "$TEACHER" ]; then
   "$BUILD/make_synthetic_teacher" --targets random --rows 2000000 --out "$TEACHER.part"
   mv "$TEACHER.part" "$TEACHER"
 fi
-cat >"$WORK/student.cfg" <<EOF
-[student]
-dim = 128
-layers = 2
-heads = 4
-ffn_dim = 512
-max_len = 32
-out_dim = teacher
+{ cat "$ROOT/bench/spec_student.cfg"; cat <<EOF
 [train]
 steps = $STEPS
 batch_size = 64
@@ -44,6 +37,7 @@ val_fraction = 0.001
 eval_every = $((STEPS / 2))
 save_every = $((STEPS / 2))
 EOF
+} >"$WORK/student.cfg"
 rm -rf "$WORK/run"
 echo "== distill: $STEPS steps of 64 on $(du -h "$TEACHER" | cut -f1) of teacher" >&2
 /usr/bin/time -v -o "$WORK/time.txt" "$BUILD/distill" --teacher "$TEACHER" --student "$WORK/student.cfg" \

@@ -22,14 +22,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/prune_speed.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 "$gen" --out "$work/teacher.h5" --rows "$rows" >/dev/null
-cat > "$work/student.cfg" <<CFG
-[student]
-dim = 128
-layers = 2
-heads = 4
-ffn_dim = 512
-max_len = 32
-out_dim = teacher
+{ cat "$(dirname "$0")/spec_student.cfg"; cat <<CFG
 [train]
 steps = 40
 batch_size = 64
@@ -37,6 +30,7 @@ warmup_steps = 5
 eval_every = 40
 save_every = 40
 CFG
+} > "$work/student.cfg"
 train() { "$distill" --teacher "$work/teacher.h5" --student "$work/student.cfg" --out "$work/$1" --quiet "${@:2}"; }
 train dense
 train pruned --set prune.enabled=true --set prune.heads=0.5 --set prune.ffn=0.5 --set prune.start_step=10 \

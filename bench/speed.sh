@@ -185,13 +185,7 @@ echo "## OMP_WAIT_POLICY, distill dim 128 x 2 (samples/s, median): passive $(ech
   "[$PAS ], active $(echo "$ACT" | median) [$ACT ]"
 
 # ---- the real CLI, once ----------------------------------------------------------------------------------
-cat >"$WORK/cli.cfg" <<CFG
-[student]
-dim = 128
-layers = 2
-heads = 4
-ffn_dim = 512
-max_len = 32
+{ cat "$ROOT/bench/spec_student.cfg"; cat <<CFG
 [train]
 steps = 40
 batch_size = 64
@@ -200,6 +194,7 @@ threads = $THREADS
 eval_every = 40
 save_every = 40
 CFG
+} >"$WORK/cli.cfg"
 unset OMP_WAIT_POLICY # the CLI sets its own
 TIMEV=()
 [ -x /usr/bin/time ] && TIMEV=(/usr/bin/time -v -o "$WORK/cli.time")
