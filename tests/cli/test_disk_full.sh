@@ -9,9 +9,7 @@
 #   bash test_disk_full.sh /path/to/distill /path/to/source
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-DISTILL=$1
-BIN=$(dirname "$DISTILL")
-make_work disk_full
+start_cli_test disk_full "$1"
 full=$work/full
 mkdir "$full"
 if ! mount -t tmpfs -o size=4m distill-full "$full" 2> /dev/null; then

@@ -14,11 +14,7 @@
 #   bash test_kill_random.sh /path/to/distill /path/to/source
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-DISTILL=$1
-BIN=$(dirname "$DISTILL")
-make_work kill_random
-PID=
-trap '[ -n "$PID" ] && kill -9 "$PID" 2> /dev/null; rm -rf "$work"' EXIT
+start_cli_test kill_random "$1"
 KILLS=50
 STEPS=600
 # Sanitizer builds run several times slower: fewer steps keep the test short; the delays scale with T anyway.

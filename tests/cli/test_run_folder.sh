@@ -9,9 +9,7 @@
 #   bash test_run_folder.sh /path/to/distill /path/to/source
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-DISTILL=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-BIN=$(dirname "$DISTILL")
-make_work run_folder
+start_cli_test run_folder "$1"
 
 tiny_teacher "$work/t.h5" 5
 student() { # OUT_LINE: the [run] section, then a short run

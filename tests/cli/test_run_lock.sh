@@ -10,10 +10,7 @@
 #   bash test_run_lock.sh /path/to/distill /path/to/source
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-DISTILL=$1
-BIN=$(dirname "$DISTILL")
-make_work run_lock
-PID=
+start_cli_test run_lock "$1"
 MOUNTS=()
 cleanup() {
   if [ -n "$PID" ]; then kill -9 "$PID" 2> /dev/null; wait "$PID" 2> /dev/null; fi

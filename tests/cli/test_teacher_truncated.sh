@@ -8,11 +8,7 @@
 #   bash test_teacher_truncated.sh /path/to/distill /path/to/source
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-DISTILL=$1
-BIN=$(dirname "$DISTILL")
-make_work teacher_truncated
-PID=
-trap '[ -n "$PID" ] && kill -9 "$PID" 2> /dev/null; rm -rf "$work"' EXIT
+start_cli_test teacher_truncated "$1"
 
 "$BIN/make_synthetic_teacher" --out "$work/orig.h5" --rows 20000 --len 16 --vocab 300 --classes 5 --emb-dim 16 \
   --targets random > /dev/null || die "cannot write the teacher"

@@ -1,6 +1,7 @@
 # Shared prelude of the CLI test scripts (static.sh, teacher_init.sh, hidden.sh, qat.sh, prune.sh, the fault
-# tests test_run_lock.sh, test_kill_random.sh, test_disk_full.sh, test_teacher_truncated.sh); sourced, not
-# run (it lives under lib/ so that CMake's tests/cli/*.sh glob does not make it a test of its own):
+# tests test_run_lock.sh, test_kill_random.sh, test_disk_full.sh, test_teacher_truncated.sh, and
+# test_run_folder.sh); sourced, not run (it lives under lib/ so that CMake's tests/cli/*.sh glob does not make it
+# a test of its own):
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # need_python_h5py WHY: sets PY (DISTILL_TEST_PYTHON, else /usr/bin/python3); exits 77 (ctest: skipped) with a
@@ -17,6 +18,17 @@ need_python_h5py() {
 make_work() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/distill_$1.XXXXXX")
   trap 'rm -rf "$work"' EXIT
+}
+
+# start_cli_test NAME DISTILL: sets DISTILL (made absolute), BIN (its build folder, for make_synthetic_teacher),
+# PID (empty: the background run, if the test starts one) and a scratch $work; on exit the run $PID, if any, is
+# killed and $work removed. A test with more to clean up sets its own EXIT trap after this.
+start_cli_test() {
+  DISTILL=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+  BIN=$(dirname "$DISTILL")
+  PID=
+  make_work "$1"
+  trap '[ -n "$PID" ] && kill -9 "$PID" 2> /dev/null; rm -rf "$work"' EXIT
 }
 
 fail=0
