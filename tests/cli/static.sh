@@ -109,7 +109,7 @@ refuse "FFN pruning" "[prune] ffn = 0.25" "$distill" --teacher "$work/t.h5" --st
 check "refusals leave no run folder" test ! -e "$work/e"
 
 # The exports in real runtimes (tests/quant/export/*.py).
-if python3 -c "import onnx, onnxruntime, ai_edge_litert, numpy" 2>/dev/null && command -v vela > /dev/null; then
+if have_export_runtimes; then
   out=$work/out
   mkdir -p "$out"
   cp "$work/a.i8" "$out/model.int8"

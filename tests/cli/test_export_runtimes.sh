@@ -9,10 +9,8 @@ set -euo pipefail
 distill=$1
 src=$2
 bin=$(dirname "$distill")
-if ! python3 -c "import onnx, onnxruntime, ai_edge_litert, numpy" 2>/dev/null || ! command -v vela >/dev/null; then
-  echo "SKIP: onnx, onnxruntime, ai-edge-litert or ethos-u-vela missing (pip install -r tests/quant/export/requirements.txt)"
-  exit 77
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+need_export_runtimes
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$bin/test_protobuf" "$tmp/protobuf.onnx" > /dev/null

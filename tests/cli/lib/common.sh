@@ -31,6 +31,17 @@ start_cli_test() {
   trap '[ -n "$PID" ] && kill -9 "$PID" 2> /dev/null; rm -rf "$work"' EXIT
 }
 
+# have_export_runtimes: python3 can import onnx, onnxruntime, ai-edge-litert and numpy, and Vela is on PATH
+# (tests/quant/export/requirements.txt). need_export_runtimes: exits 77 (ctest: skipped) when they are missing.
+have_export_runtimes() {
+  python3 -c "import onnx, onnxruntime, ai_edge_litert, numpy" 2> /dev/null && command -v vela > /dev/null
+}
+need_export_runtimes() {
+  have_export_runtimes && return 0
+  echo "SKIP: onnx, onnxruntime, ai-edge-litert or ethos-u-vela missing (pip install -r tests/quant/export/requirements.txt)"
+  exit 77
+}
+
 fail=0
 check() { # description, then a command that must succeed
   local what=$1
