@@ -7,15 +7,8 @@
 # sums differs), and the two ranks' own parameters are identical (checked by distill at every checkpoint).
 #   bash mpi_equivalence.sh /path/to/distill /path/to/source      (exit 77: no mpirun)
 set -u
-distill=$1
-MPI_SRC=$2
-bin=$(dirname "$distill")
-here=$(dirname "${BASH_SOURCE[0]}")
-. "$here/../cli/lib/common.sh"
-. "$here/lib.sh"
-. "$here/cases.sh"
-need_mpirun
-make_work mpi_eq
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+mpi_test_start mpi_eq "$1" "$2"
 mpi_make_inputs "$bin" "$work" || { echo "FAILED: teacher file"; exit 1; }
 for c in $MPI_CASES; do
   # shellcheck disable=SC2046 # the case's options are words

@@ -8,16 +8,9 @@
 #    `mpirun -np 2` run bit for bit, and those of one process at the same global batch within 1e-5 relative.
 #   bash mpi_resume_kill.sh /path/to/distill /path/to/source      (exit 77: no mpirun)
 set -u
-distill=$1
-MPI_SRC=$2
-bin=$(dirname "$distill")
-here=$(dirname "${BASH_SOURCE[0]}")
-. "$here/../cli/lib/common.sh"
-. "$here/lib.sh"
-. "$here/cases.sh"
-need_mpirun
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+mpi_test_start mpi_kill "$1" "$2"
 N=30
-make_work mpi_kill
 MPI_STEPS=$((2 * N)) mpi_make_inputs "$bin" "$work" || { echo "FAILED: teacher file"; exit 1; }
 # A student big enough that the N steps after the checkpoint take a second or more: the kill lands mid-run.
 args=(--teacher "$work/t.h5" --student "$work/s.cfg" --save-every $N --eval-every $((2 * N)) --quiet
