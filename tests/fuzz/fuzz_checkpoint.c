@@ -46,12 +46,7 @@ static const fz_h5_schema schema = {datasets, (int)(sizeof datasets / sizeof *da
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
   fz_single_thread();
-  for (int i = 0; i < N_BASES; i++) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fuzz/bases/%s", DISTILL_SOURCE_DIR, bases[i]);
-    base_data[i] = fz_read_file(path, &base_size[i]);
-    FZ_REQUIRE(base_data[i] != NULL, "cannot read the base file %s", path);
-  }
+  fz_read_bases(DISTILL_SOURCE_DIR, bases, N_BASES, base_data, base_size);
   return 0;
 }
 

@@ -45,6 +45,18 @@ void *fz_read_file(const char *path, size_t *n) {
   return buf;
 }
 
+void fz_read_bases(const char *source_dir, const char *const *names, int n, void **data, size_t *size) {
+  for (int i = 0; i < n; i++) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/bases/%s", source_dir, names[i]);
+    data[i] = fz_read_file(path, &size[i]);
+    if (!data[i]) {
+      fprintf(stderr, "fuzz: cannot read the base file %s\n", path);
+      abort();
+    }
+  }
+}
+
 /* Open files, datasets, groups, types and attributes, plus dataspaces and property lists (which
  * H5Fget_obj_count does not see), above what the library itself holds once initialised. */
 static long ids_open(void) {

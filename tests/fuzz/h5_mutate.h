@@ -31,5 +31,8 @@ long fz_h5_open_objects(void);
 
 /* Reads a whole file into memory (for the bases). */
 void *fz_read_file(const char *path, size_t *n);
+/* Reads SOURCE_DIR/tests/fuzz/bases/NAME for each of names[0..n) into data[i] (size[i] bytes); a missing base
+ * ends the process with its path: a harness without its bases would fuzz nothing. */
+void fz_read_bases(const char *source_dir, const char *const *names, int n, void **data, size_t *size);
 
 #endif
