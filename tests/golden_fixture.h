@@ -3,10 +3,12 @@
 #define DS_TESTS_GOLDEN_FIXTURE_H
 
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "model/student.h"
 
 typedef struct {
@@ -124,6 +126,30 @@ static void golden_load_params(golden_fixture *g, ds_student *m) {
 
 static double *golden_read_f64(golden_fixture *g, const char *name, size_t *n) {
   return golden_read(g->file, name, H5T_NATIVE_DOUBLE, 8, n);
+}
+
+/* Opens tests/golden/FILE, builds its student with the fixture's parameters and runs the forward pass on the
+ * fixture's batch (naive: the reference kernels instead of the fast ones). */
+static void golden_forward(const char *file, int naive, golden_fixture *g, ds_student *m) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/tests/golden/%s", DISTILL_SOURCE_DIR, file);
+  golden_open(g, path);
+  ds_err err;
+  CHECK(ds_student_init(m, &g->shape, &err) == 0);
+  m->naive = naive;
+  golden_load_params(g, m);
+  CHECK(ds_student_forward(m, g->ids, g->mask, g->B, g->T, &err) == 0);
+}
+
+/* |got - want| and |want| (L2 over n values), for a whole tensor's relative error. */
+static void golden_l2(const float *got, const double *want, size_t n, double *diff, double *ref) {
+  double num = 0.0, den = 0.0;
+  for (size_t k = 0; k < n; k++) {
+    num += (got[k] - want[k]) * (got[k] - want[k]);
+    den += want[k] * want[k];
+  }
+  *diff = sqrt(num);
+  *ref = sqrt(den);
 }
 
 static void golden_close(golden_fixture *g) {
