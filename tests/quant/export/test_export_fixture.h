@@ -19,6 +19,16 @@ typedef struct {
   unsigned long seed;
 } fx_shape;
 
+/* The two students both exporters' tests build: mean pooling with a projection, and CLS pooling without one
+ * (other widths, heads and vocabulary, so no size is hard-wired). */
+#define FX_N_SHAPES 2
+static const fx_shape fx_shapes[FX_N_SHAPES] = {
+    {.vocab = 97, .max_len = 12, .dim = 16, .layers = 2, .heads = 2, .ffn = 40, .out_dim = 12, .classes = 5,
+     .cls_pooling = 0, .seed = 11},
+    {.vocab = 61, .max_len = 9, .dim = 24, .layers = 1, .heads = 3, .ffn = 32, .out_dim = 0, .classes = 7,
+     .cls_pooling = 1, .seed = 12},
+};
+
 #define FX_CAP 256
 
 /* Ranges measured by fx_calibrate, by activation index (used when set). */

@@ -18,13 +18,7 @@
 #include "quant/export/export_onnx.h"
 #include "test_export_fixture.h"
 
-static const fx_shape shapes[] = {
-    {.vocab = 97, .max_len = 12, .dim = 16, .layers = 2, .heads = 2, .ffn = 40, .out_dim = 12, .classes = 5,
-     .cls_pooling = 0, .seed = 11},
-    {.vocab = 61, .max_len = 9, .dim = 24, .layers = 1, .heads = 3, .ffn = 32, .out_dim = 0, .classes = 7,
-     .cls_pooling = 1, .seed = 12},
-};
-static const char *shape_dirs[] = {"onnx_mean", "onnx_cls"};
+static const char *shape_dirs[FX_N_SHAPES] = {"onnx_mean", "onnx_cls"};
 
 static const struct {
   const char *file;
@@ -161,10 +155,10 @@ static int write_teacher_reference(char **argv) {
 int main(int argc, char **argv) {
   if (argc == 6 && strcmp(argv[1], "--reference") == 0) return write_teacher_reference(argv);
   const char *out = argc > 1 ? argv[1] : NULL;
-  for (int s = 0; s < 2; s++) {
+  for (int s = 0; s < FX_N_SHAPES; s++) {
     ds_i8_model m;
     ds_err err = {{0}};
-    const int rc = fx_build(&m, &shapes[s], &err);
+    const int rc = fx_build(&m, &fx_shapes[s], &err);
     CHECK_MSG(rc == 0, "fixture %d: %s", s, err.msg);
     if (rc) {
       ds_i8_model_free(&m);

@@ -14,13 +14,7 @@
 #include "quant/export/export_tflite.h"
 #include "test_export_fixture.h"
 
-static const fx_shape shapes[] = {
-    {.vocab = 97, .max_len = 12, .dim = 16, .layers = 2, .heads = 2, .ffn = 40, .out_dim = 12, .classes = 5,
-     .cls_pooling = 0, .seed = 11},
-    {.vocab = 61, .max_len = 9, .dim = 24, .layers = 1, .heads = 3, .ffn = 32, .out_dim = 0, .classes = 7,
-     .cls_pooling = 1, .seed = 12},
-};
-static const char *shape_dirs[] = {"tflite_mean", "tflite_cls"};
+static const char *shape_dirs[FX_N_SHAPES] = {"tflite_mean", "tflite_cls"};
 static const struct {
   ds_tfl_ids_type ids;
   const char *file, *type; /* the file it is written to; input_ids' type */
@@ -119,11 +113,11 @@ static void test_describe(const unsigned char *data, size_t size, int cls_poolin
 
 int main(int argc, char **argv) {
   const char *out = argc > 1 ? argv[1] : NULL;
-  for (int s = 0; s < 2; s++) {
+  for (int s = 0; s < FX_N_SHAPES; s++) {
     ds_i8_model m;
     ds_err err = {{0}};
-    int rc = fx_build(&m, &shapes[s], &err);
-    if (rc == 0 && !shapes[s].cls_pooling) rc = fx_teacher_like(&m, &err);
+    int rc = fx_build(&m, &fx_shapes[s], &err);
+    if (rc == 0 && !fx_shapes[s].cls_pooling) rc = fx_teacher_like(&m, &err);
     CHECK_MSG(rc == 0, "fixture %d: %s", s, err.msg);
     if (rc) {
       ds_i8_model_free(&m);
@@ -134,7 +128,7 @@ int main(int argc, char **argv) {
     rc = ds_tflite_export_buffer(&m, &data, &size, &err);
     CHECK_MSG(rc == 0, "%s", err.msg);
     CHECK(size > 1000 && memcmp(data + 4, "TFL3", 4) == 0);
-    test_describe(data, size, shapes[s].cls_pooling);
+    test_describe(data, size, fx_shapes[s].cls_pooling);
     free(data);
     test_ids_types(&m);
 
