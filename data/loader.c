@@ -70,13 +70,16 @@ static int cmp_long(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Reads the window's blocks whole. */
-static int window_read_all(ds_loader *l, const ds_row_run *runs, int n, ds_err *err) {
-  if (ds_teacher_read_runs(l->t, runs, n, 0, &l->buf, err)) return -1;
+/* order[] = the positions, in the window's blocks laid end to end, of its training rows, shuffled: computed from
+ * the row numbers alone, so a process reading only its share of the rows draws the same order. */
+static void window_order(ds_loader *l, long w, const ds_row_run *runs, int n) {
+  long i = 0;
   l->n_order = 0;
-  for (long i = 0; i < l->buf.n; i++)
-    if (!ds_split_is_val(l->f, l->buf.rows[i])) l->order[l->n_order++] = i;
-  return 0;
+  for (int k = 0; k < n; k++)
+    for (long j = 0; j < runs[k].count; j++, i++)
+      if (!ds_split_is_val(l->f, runs[k].start + j)) l->order[l->n_order++] = i;
+  rng_seed(l, l->epoch, (uint64_t)w + 1);
+  gsl_ran_shuffle(l->rng, l->order, (size_t)l->n_order, sizeof *l->order);
 }
 
 /* Source row of position i of the window's blocks laid end to end. */
@@ -88,17 +91,10 @@ static long window_row(const ds_row_run *runs, int n, long i) {
   return -1;
 }
 
-/* With a share: the same positions and shuffle as window_read_all would give, computed from the row numbers
- * alone, then only the rows that land in this process's slots of the batches to come are read. `slot` is the
- * batch slot of the row at the cursor. order[] then holds buf positions, -1 for rows another process reads. */
+/* With a share, after window_order: only the rows that land in this process's slots of the batches to come are
+ * read. `slot` is the batch slot of the row at the cursor. order[] then holds buf positions, -1 for rows another
+ * process reads. */
 static int window_read_share(ds_loader *l, long w, int slot, const ds_row_run *runs, int n, ds_err *err) {
-  long total = 0;
-  for (int k = 0; k < n; k++) total += runs[k].count;
-  l->n_order = 0;
-  for (long i = 0; i < total; i++)
-    if (!ds_split_is_val(l->f, window_row(runs, n, i))) l->order[l->n_order++] = i;
-  rng_seed(l, l->epoch, (uint64_t)w + 1);
-  gsl_ran_shuffle(l->rng, l->order, (size_t)l->n_order, sizeof *l->order);
   long n_want = 0;
   const long first = (long)l->cursor - l->win_start[w]; /* rows before the cursor are gone */
   for (long k = first > 0 ? first : 0; k < l->n_order; k++) {
@@ -138,13 +134,11 @@ static int window_load(ds_loader *l, long w, int slot, ds_err *err) {
     runs[i].count = runs[i].start + BLOCK < l->n_rows ? BLOCK : l->n_rows - runs[i].start;
   }
   l->win = -1;
-  if (l->share_b > 0) {
-    if (window_read_share(l, w, slot, runs, n, err)) return -1;
-  } else {
-    if (window_read_all(l, runs, n, err)) return -1;
-    rng_seed(l, l->epoch, (uint64_t)w + 1);
-    gsl_ran_shuffle(l->rng, l->order, (size_t)l->n_order, sizeof *l->order);
-  }
+  window_order(l, w, runs, n);
+  /* Without a share the blocks are read whole, so a window position is its buf position. */
+  const int rc = l->share_b > 0 ? window_read_share(l, w, slot, runs, n, err)
+                                : ds_teacher_read_runs(l->t, runs, n, 0, &l->buf, err);
+  if (rc) return -1;
   l->win = w;
   return 0;
 }
