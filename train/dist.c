@@ -106,13 +106,9 @@ int ds_dist_gather_shares(const ds_dist *d, const void *mine, void *all, long n,
 
 int ds_dist_all_equal(const ds_dist *d, uint64_t v, ds_err *err) {
   if (ds_dist_size(d) <= 1) return 1;
-  unsigned long long mn = v, mx = v;
-  if (check(MPI_Allreduce(MPI_IN_PLACE, &mn, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce",
-            err) ||
-      check(MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce",
-            err))
-    return -1;
-  return mn == mx;
+  unsigned long long m[2] = {v, ~v}; /* one MPI_MIN for both: max(v) = ~min(~v), as ds_dist_range does */
+  if (allreduce(d, m, 2, sizeof *m, MPI_UNSIGNED_LONG_LONG, MPI_MIN, err)) return -1;
+  return m[0] == ~m[1];
 }
 
 #else /* a world of one: nothing to communicate */
