@@ -2,6 +2,7 @@
  * (file, then flags, then --set), check everything (config and teacher) before anything is written, then
  * create the run folder and train. */
 #include <errno.h>
+#include <stdarg.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdio.h>
@@ -110,10 +111,20 @@ static int write_config(const ds_config *c, const char *dir, ds_err *err) {
 }
 
 /* An error once the processes of a data-parallel run may be out of step: names the process. */
-static int rank_error(const ds_dist *d, const char *msg) {
+static int rank_error(const ds_dist *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int rank_error(const ds_dist *d, const char *fmt, ...) {
+  char msg[DS_PATH_MAX + 1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
   if (ds_dist_size(d) > 1) return cli_error("process %d of %d: %s", ds_dist_rank(d), ds_dist_size(d), msg);
   return cli_error("%s", msg);
 }
+
+/* A finished or interrupted run is in DIR: only --resume may use the folder. */
+#define HOLDS_RUN_MSG "%s already holds a run; continue it with --resume or choose another --out"
+static int holds_run(const char *last, const char *summary) { return file_exists(last) || file_exists(summary); }
 
 /* Temporary files a killed run may have left beside the files it replaces atomically (common/atomic_file.h).
  * The next write of each would replace its own, but best.ckpt may never be written again: with the folder
@@ -132,43 +143,39 @@ static void remove_stale_tmp(const char *dir) {
 static int train_locked(const ds_config *cfg, const char *dir, const char *last, const char *summary, int want_resume,
                         const char *resume, int *lock, const ds_dist *dist) {
   ds_err err = {{0}};
-  if (!want_resume && (file_exists(last) || file_exists(summary)))
-    return cli_error("%s already holds a run; continue it with --resume or choose another --out", dir);
+  if (!want_resume && holds_run(last, summary)) return cli_error(HOLDS_RUN_MSG, dir);
   if (want_resume && !resume) resume = last;
   if (want_resume && !file_exists(resume)) return cli_error("--resume: no checkpoint at %s", resume);
 
   ds_trainer tr;
   ds_threads_set(cfg->train.threads);
-  if (ds_trainer_open(&tr, cfg, &err)) return rank_error(dist, err.msg);
+  if (ds_trainer_open(&tr, cfg, &err)) return rank_error(dist, "%s", err.msg);
   if ((want_resume && ds_trainer_resume(&tr, resume, &err)) || ds_dist_step_open(&tr, dist, &err)) {
     ds_trainer_close(&tr);
-    return rank_error(dist, err.msg);
+    return rank_error(dist, "%s", err.msg);
   }
   /* Everything checked: only now does the run folder appear. */
   const int root = ds_dist_is_root(dist);
   if (root && mkdir_p(dir) != 0) {
-    char msg[DS_PATH_MAX + 128];
-    snprintf(msg, sizeof msg, "%s: cannot create the run folder (%s)", dir, strerror(errno));
+    const int e = errno;
     ds_trainer_close(&tr);
-    return rank_error(dist, msg);
+    return rank_error(dist, "%s: cannot create the run folder (%s)", dir, strerror(e));
   }
   if (root && *lock < 0) {
     if (ds_run_lock_acquire(dir, lock, &err)) {
       ds_trainer_close(&tr);
-      return rank_error(dist, err.msg);
+      return rank_error(dist, "%s", err.msg);
     }
     /* Another run may have created the folder, trained and ended between the first check and the lock. */
-    if (!want_resume && (file_exists(last) || file_exists(summary))) {
+    if (!want_resume && holds_run(last, summary)) {
       ds_trainer_close(&tr);
-      char msg[DS_PATH_MAX + 128];
-      snprintf(msg, sizeof msg, "%s already holds a run; continue it with --resume or choose another --out", dir);
-      return rank_error(dist, msg);
+      return rank_error(dist, HOLDS_RUN_MSG, dir);
     }
   }
   if (root) remove_stale_tmp(dir);
   if (root && write_config(&tr.cfg, dir, &err) != 0) {
     ds_trainer_close(&tr);
-    return rank_error(dist, err.msg);
+    return rank_error(dist, "%s", err.msg);
   }
   const int quiet_here = cfg->train.quiet || !root;
   cli_progress prog;
@@ -181,7 +188,7 @@ static int train_locked(const ds_config *cfg, const char *dir, const char *last,
   cli_progress_finish(&prog);
   if (rc) {
     ds_trainer_close(&tr);
-    return rank_error(dist, err.msg);
+    return rank_error(dist, "%s", err.msg);
   }
   if (!quiet_here) {
     cli_print_summary(&tr, dir);
@@ -286,7 +293,8 @@ static int train_main(int argc, char **argv, int is_run, const ds_dist *dist) {
    * run is refused at once with that reason; a new one once it is created, after every check. The first
    * process of a data-parallel run holds the lock for all of them. */
   int lock = -1;
-  if (ds_dist_is_root(dist) && dir_exists(dir) && ds_run_lock_acquire(dir, &lock, &err)) return rank_error(dist, err.msg);
+  if (ds_dist_is_root(dist) && dir_exists(dir) && ds_run_lock_acquire(dir, &lock, &err))
+    return rank_error(dist, "%s", err.msg);
   const int rc = train_locked(&cfg, dir, last, summary, want_resume, resume, &lock, dist);
   ds_run_lock_release(lock);
   return rc;
