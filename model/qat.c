@@ -245,9 +245,9 @@ int ds_qat_quantize_weights(ds_qat *q, const ds_student *m, ds_err *err) {
   int bad = -1;
 #pragma omp parallel for schedule(dynamic, 64) reduction(max : bad)
   for (int r = 0; r < m->shape.vocab; r++)
-    if (q->tok_used[r] && quantize_rows(q, m, 0, r, r + 1)) bad = 0;
-  if (bad >= 0) return ds_fail(err, "cannot quantize %s: it holds NaN or Inf", t->tensors[0].name);
-  for (int i = 1; i < t->n_tensors; i++) {
+    if (q->tok_used[r] && quantize_rows(q, m, DS_T_TOK_EMB, r, r + 1)) bad = 0;
+  if (bad >= 0) return ds_fail(err, "cannot quantize %s: it holds NaN or Inf", t->tensors[DS_T_TOK_EMB].name);
+  for (int i = DS_T_TOK_EMB + 1; i < t->n_tensors; i++) {
     const ds_tensor_info *ti = &t->tensors[i];
     if (ti->ndim != 2) {
       memcpy(q->what + ti->offset, m->params + ti->offset, sizeof(float) * ti->numel);

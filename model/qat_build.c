@@ -159,16 +159,16 @@ int ds_qat_build_int8(const ds_student *st, char *const *vocab, int n_vocab, int
     act[i] = si->used ? add_act(&b, si->name, si->kind, width, &qp[i]) : -1;
   }
   /* Embeddings; a static student pools the token rows directly. */
-  add_op(&b, DS_I8_OP_EMBED, -1, -1, act[DS_QS_TOK], add_weight(&b, "tok_emb.weight", W(0), C, NULL, s->vocab, NULL, C, NULL, 0));
+  add_op(&b, DS_I8_OP_EMBED, -1, -1, act[DS_QS_TOK], add_weight(&b, "tok_emb.weight", W(DS_T_TOK_EMB), C, NULL, s->vocab, NULL, C, NULL, 0));
   if (!q->is_static) {
     add_op(&b, DS_I8_OP_POS_EMBED, -1, -1, act[DS_QS_POS],
-           add_weight(&b, "pos_emb.weight", W(1), C, NULL, s->max_len, NULL, C, NULL, 0));
+           add_weight(&b, "pos_emb.weight", W(DS_T_POS_EMB), C, NULL, s->max_len, NULL, C, NULL, 0));
     add_op(&b, DS_I8_OP_ADD, act[DS_QS_TOK], act[DS_QS_POS], act[DS_QS_X0], -1);
   }
   int x = act[DS_QS_X0];
   for (int l = 0; l < L; l++) {
     const ds_layer_params *P = &st->p.layer[l];
-    const int H = s->heads[l], HD = H * hd, F = s->ffn[l], t0 = 2 + 12 * l; /* after tok_emb, pos_emb */
+    const int H = s->heads[l], HD = H * hd, F = s->ffn[l];
     int n_heads = 0, n_ffn = 0;
     int *hrows = idx, *fcols = idx + 3 * HD;
     for (int h = 0; h < H; h++)
@@ -189,7 +189,7 @@ int ds_qat_build_int8(const ds_student *st, char *const *vocab, int n_vocab, int
       for (int r = 0; r < LHD; r++) rows[r] = k * HD + hrows[r];
       snprintf(name, sizeof name, "layers.%d.attn.%s.weight", l, qkv_names[k]);
       add_op(&b, DS_I8_OP_FC, A(DS_QL_LN1), -1, A(DS_QL_Q + k),
-             add_weight(&b, name, W(t0 + 2), C, rows, LHD, NULL, C, P->qkv_b, QP(DS_QL_LN1).scale));
+             add_weight(&b, name, W(ds_layer_tensor(l, DS_LT_QKV_W)), C, rows, LHD, NULL, C, P->qkv_b, QP(DS_QL_LN1).scale));
     }
     ds_i8_op *op = add_op(&b, DS_I8_OP_ATT_SCORES, A(DS_QL_Q), A(DS_QL_K), A(DS_QL_SCORES), -1);
     if (op) op->heads = n_heads, op->head_dim = hd;
@@ -198,17 +198,17 @@ int ds_qat_build_int8(const ds_student *st, char *const *vocab, int n_vocab, int
     if (op) op->heads = n_heads, op->head_dim = hd;
     snprintf(name, sizeof name, "layers.%d.attn.out.weight", l);
     add_op(&b, DS_I8_OP_FC, A(DS_QL_CTX), -1, A(DS_QL_ATTN_OUT),
-           add_weight(&b, name, W(t0 + 4), HD, NULL, C, hrows, LHD, P->attn_out_b, QP(DS_QL_CTX).scale));
+           add_weight(&b, name, W(ds_layer_tensor(l, DS_LT_ATTN_OUT_W)), HD, NULL, C, hrows, LHD, P->attn_out_b, QP(DS_QL_CTX).scale));
     add_op(&b, DS_I8_OP_ADD, x, A(DS_QL_ATTN_OUT), A(DS_QL_MID), -1);
     layernorm_op(&b, A(DS_QL_MID), A(DS_QL_LN2), P->ln2_w, P->ln2_b, C);
     snprintf(name, sizeof name, "layers.%d.ffn.fc1.weight", l);
     add_op(&b, DS_I8_OP_FC, A(DS_QL_LN2), -1, A(DS_QL_FC1),
-           add_weight(&b, name, W(t0 + 8), C, fcols, n_ffn, NULL, C, P->fc1_b, QP(DS_QL_LN2).scale));
+           add_weight(&b, name, W(ds_layer_tensor(l, DS_LT_FC1_W)), C, fcols, n_ffn, NULL, C, P->fc1_b, QP(DS_QL_LN2).scale));
     op = add_op(&b, DS_I8_OP_GELU, A(DS_QL_FC1), -1, A(DS_QL_GELU), -1);
     if (op && ds_i8_gelu_lut_build(op->lut, &QP(DS_QL_FC1), &QP(DS_QL_GELU))) b.failed = 1;
     snprintf(name, sizeof name, "layers.%d.ffn.fc2.weight", l);
     add_op(&b, DS_I8_OP_FC, A(DS_QL_GELU), -1, A(DS_QL_FC2),
-           add_weight(&b, name, W(t0 + 10), F, NULL, C, fcols, n_ffn, P->fc2_b, QP(DS_QL_GELU).scale));
+           add_weight(&b, name, W(ds_layer_tensor(l, DS_LT_FC2_W)), F, NULL, C, fcols, n_ffn, P->fc2_b, QP(DS_QL_GELU).scale));
     add_op(&b, DS_I8_OP_ADD, A(DS_QL_MID), A(DS_QL_FC2), A(DS_QL_OUT), -1);
     x = A(DS_QL_OUT);
 #undef A

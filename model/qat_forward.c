@@ -157,7 +157,7 @@ static int embed_site(ds_qat *q, const ds_student *m, int out, int ti, const int
   /* Multipliers of the rows read (the token table's others hold no fresh scales). */
   int bad = 0;
   for (int r = 0; r < V; r++)
-    if ((ti != 0 || q->tok_used[r]) && ds_i8_multipliers_make(1.0f, sw + r, 1, st->qp.scale, scr->mult + r, scr->shift + r))
+    if ((ti != DS_T_TOK_EMB || q->tok_used[r]) && ds_i8_multipliers_make(1.0f, sw + r, 1, st->qp.scale, scr->mult + r, scr->shift + r))
       bad = 1;
   if (bad) return ds_fail(err, "%s: scales give no representable requantization multiplier", st->name);
   const ds_i8_embedding_params p = {st->qp.zero_point, st->qp.qmin, st->qp.qmax};
@@ -260,7 +260,7 @@ static int encoder_sites(ds_qat *q, ds_student *m, ds_err *err) {
   const int B = m->B, T = m->T, N = B * T, C = s->dim, hd = s->head_dim;
   ds_acts *a = &m->a;
   struct ds_qat_scratch *scr = q->scr;
-  if (embed_site(q, m, DS_QS_POS, ds_param_table_index(&m->table, "pos_emb.weight"), scr->pos_ids, N, err))
+  if (embed_site(q, m, DS_QS_POS, DS_T_POS_EMB, scr->pos_ids, N, err))
     return -1;
   /* x0 = tok + pos; the dequantized inputs go through a->encoded as scratch first. */
   dequant_into(&q->site[DS_QS_TOK].qp, q->site[DS_QS_TOK].codes, N, C, a->encoded, C, 0);
@@ -272,25 +272,24 @@ static int encoder_sites(ds_qat *q, ds_student *m, ds_err *err) {
   for (int l = 0; l < s->n_layers; l++) {
     const ds_layer_params *P = &m->p.layer[l];
     ds_layer_acts *L = &a->layer[l];
-    /* The layer's tensors follow tok_emb and pos_emb, 12 per layer (model/student_layout.c). */
-    const int H = s->heads[l], HD = H * hd, F = s->ffn[l], t0 = 2 + 12 * l;
+    const int H = s->heads[l], HD = H * hd, F = s->ffn[l];
 #define SITE(k) ds_qat_layer_site(l, k)
     layernorm_site(q, x_site, SITE(DS_QL_LN1), x, P->ln1_w, P->ln1_b, N, C, L->ln1_mean, L->ln1_rstd, L->ln1);
     codes_to_floats(scr->xf, q->site[SITE(DS_QL_LN1)].codes, (long)N * C);
     for (int k = 0; k < 3; k++)
-      if (fc_site(q, m, SITE(DS_QL_LN1), N, C, SITE(DS_QL_Q + k), t0 + 2, k * HD, HD, P->qkv_b + k * HD, L->qkv,
+      if (fc_site(q, m, SITE(DS_QL_LN1), N, C, SITE(DS_QL_Q + k), ds_layer_tensor(l, DS_LT_QKV_W), k * HD, HD, P->qkv_b + k * HD, L->qkv,
                   3 * HD, k * HD, err))
         return -1;
     if (attention_sites(q, m, l, err)) return -1;
     codes_to_floats(scr->xf, q->site[SITE(DS_QL_CTX)].codes, (long)N * HD);
-    if (fc_site(q, m, SITE(DS_QL_CTX), N, HD, SITE(DS_QL_ATTN_OUT), t0 + 4, 0, C, P->attn_out_b, L->attproj, C, 0,
+    if (fc_site(q, m, SITE(DS_QL_CTX), N, HD, SITE(DS_QL_ATTN_OUT), ds_layer_tensor(l, DS_LT_ATTN_OUT_W), 0, C, P->attn_out_b, L->attproj, C, 0,
                 err) ||
         add_site(q, x_site, SITE(DS_QL_ATTN_OUT), SITE(DS_QL_MID), x, L->attproj, (long)N * C, L->resid_mid, err))
       return -1;
     layernorm_site(q, SITE(DS_QL_MID), SITE(DS_QL_LN2), L->resid_mid, P->ln2_w, P->ln2_b, N, C, L->ln2_mean,
                    L->ln2_rstd, L->ln2);
     codes_to_floats(scr->xf, q->site[SITE(DS_QL_LN2)].codes, (long)N * C);
-    if (fc_site(q, m, SITE(DS_QL_LN2), N, C, SITE(DS_QL_FC1), t0 + 8, 0, F, P->fc1_b, L->fch, F, 0, err)) return -1;
+    if (fc_site(q, m, SITE(DS_QL_LN2), N, C, SITE(DS_QL_FC1), ds_layer_tensor(l, DS_LT_FC1_W), 0, F, P->fc1_b, L->fch, F, 0, err)) return -1;
     /* GELU through the runtime's lookup table; removed neurons output their zero point. */
     ds_qat_site *sg = &q->site[SITE(DS_QL_GELU)], *sf = &q->site[SITE(DS_QL_FC1)];
     ds_gelu_forward(sg->pre, L->fch, (long)N * F);
@@ -306,7 +305,7 @@ static int encoder_sites(ds_qat *q, ds_student *m, ds_err *err) {
         if (fm[f] == 0.0f) sg->codes[n * F + f] = (int8_t)sg->qp.zero_point;
     dequant_into(&sg->qp, sg->codes, N, F, L->fch_gelu, F, 0);
     codes_to_floats(scr->xf, sg->codes, (long)N * F);
-    if (fc_site(q, m, SITE(DS_QL_GELU), N, F, SITE(DS_QL_FC2), t0 + 10, 0, C, P->fc2_b, L->fcproj, C, 0, err) ||
+    if (fc_site(q, m, SITE(DS_QL_GELU), N, F, SITE(DS_QL_FC2), ds_layer_tensor(l, DS_LT_FC2_W), 0, C, P->fc2_b, L->fcproj, C, 0, err) ||
         add_site(q, SITE(DS_QL_MID), SITE(DS_QL_FC2), SITE(DS_QL_OUT), L->resid_mid, L->fcproj, (long)N * C,
                  L->resid_out, err))
       return -1;
@@ -329,7 +328,7 @@ int ds_qat_forward(ds_student *m, ds_err *err) {
   const int t_proj = ds_param_table_index(&m->table, "proj.weight");
   const int t_cls = ds_param_table_index(&m->table, "classifier.weight");
 
-  if (embed_site(q, m, DS_QS_TOK, 0, m->ids, N, err)) return -1;
+  if (embed_site(q, m, DS_QS_TOK, DS_T_TOK_EMB, m->ids, N, err)) return -1;
   if (q->is_static) /* the token rows as the float graph sees them (pooling's backward needs no values) */
     dequant_into(&q->site[DS_QS_TOK].qp, q->site[DS_QS_TOK].codes, N, C, a->encoded, C, 0);
   else if (encoder_sites(q, m, err))

@@ -55,6 +55,16 @@ typedef struct {
   size_t n_params;
 } ds_param_table;
 
+/* Named slots of the size table, which ds_param_table_build fills in this order: the token table, the
+ * position table (transformer only), then DS_LT_COUNT tensors per layer, then ln_f, proj, classifier. */
+enum { DS_T_TOK_EMB = 0, DS_T_POS_EMB = 1, DS_T_LAYER0 = 2 };
+enum {
+  DS_LT_LN1_W, DS_LT_LN1_B, DS_LT_QKV_W, DS_LT_QKV_B, DS_LT_ATTN_OUT_W, DS_LT_ATTN_OUT_B,
+  DS_LT_LN2_W, DS_LT_LN2_B, DS_LT_FC1_W, DS_LT_FC1_B, DS_LT_FC2_W, DS_LT_FC2_B, DS_LT_COUNT
+};
+/* Table index of slot k (DS_LT_*) of layer l of a transformer student. */
+static inline int ds_layer_tensor(int l, int k) { return DS_T_LAYER0 + l * DS_LT_COUNT + k; }
+
 void ds_param_table_build(ds_param_table *t, const ds_student_shape *s);
 const ds_tensor_info *ds_param_table_find(const ds_param_table *t, const char *name);
 /* Index of the tensor called `name` in the table, -1 if the student has none. */

@@ -59,24 +59,25 @@ void ds_param_table_build(ds_param_table *t, const ds_student_shape *s) {
   const int encoder = s->arch != DS_ARCH_STATIC;
   table_add(t, "tok_emb.weight", s->vocab, C);
   if (encoder) table_add(t, "pos_emb.weight", s->max_len, C);
+  static const char *const suffix[DS_LT_COUNT] = {
+      [DS_LT_LN1_W] = "ln1.weight",           [DS_LT_LN1_B] = "ln1.bias",
+      [DS_LT_QKV_W] = "attn.qkv.weight",      [DS_LT_QKV_B] = "attn.qkv.bias",
+      [DS_LT_ATTN_OUT_W] = "attn.out.weight", [DS_LT_ATTN_OUT_B] = "attn.out.bias",
+      [DS_LT_LN2_W] = "ln2.weight",           [DS_LT_LN2_B] = "ln2.bias",
+      [DS_LT_FC1_W] = "ffn.fc1.weight",       [DS_LT_FC1_B] = "ffn.fc1.bias",
+      [DS_LT_FC2_W] = "ffn.fc2.weight",       [DS_LT_FC2_B] = "ffn.fc2.bias"};
   for (int l = 0; l < s->n_layers; l++) {
     const int HD = s->heads[l] * s->head_dim, F = s->ffn[l];
-#define LAYER_TENSOR(suffix, rows, cols)                        \
-  snprintf(name, sizeof name, "layers.%d.%s", l, suffix);       \
-  table_add(t, name, rows, cols)
-    LAYER_TENSOR("ln1.weight", C, 0);
-    LAYER_TENSOR("ln1.bias", C, 0);
-    LAYER_TENSOR("attn.qkv.weight", 3 * HD, C);
-    LAYER_TENSOR("attn.qkv.bias", 3 * HD, 0);
-    LAYER_TENSOR("attn.out.weight", C, HD);
-    LAYER_TENSOR("attn.out.bias", C, 0);
-    LAYER_TENSOR("ln2.weight", C, 0);
-    LAYER_TENSOR("ln2.bias", C, 0);
-    LAYER_TENSOR("ffn.fc1.weight", F, C);
-    LAYER_TENSOR("ffn.fc1.bias", F, 0);
-    LAYER_TENSOR("ffn.fc2.weight", C, F);
-    LAYER_TENSOR("ffn.fc2.bias", C, 0);
-#undef LAYER_TENSOR
+    /* Rows and columns of each slot; 0 columns: a 1-D tensor. */
+    const int rows[DS_LT_COUNT] = {[DS_LT_LN1_W] = C,      [DS_LT_LN1_B] = C,      [DS_LT_QKV_W] = 3 * HD,
+                                   [DS_LT_QKV_B] = 3 * HD, [DS_LT_ATTN_OUT_W] = C, [DS_LT_ATTN_OUT_B] = C,
+                                   [DS_LT_LN2_W] = C,      [DS_LT_LN2_B] = C,      [DS_LT_FC1_W] = F,
+                                   [DS_LT_FC1_B] = F,      [DS_LT_FC2_W] = C,      [DS_LT_FC2_B] = C};
+    const int cols[DS_LT_COUNT] = {[DS_LT_QKV_W] = C, [DS_LT_ATTN_OUT_W] = HD, [DS_LT_FC1_W] = C, [DS_LT_FC2_W] = F};
+    for (int k = 0; k < DS_LT_COUNT; k++) {
+      snprintf(name, sizeof name, "layers.%d.%s", l, suffix[k]);
+      table_add(t, name, rows[k], cols[k]);
+    }
   }
   if (encoder) {
     table_add(t, "ln_f.weight", C, 0);
@@ -105,27 +106,24 @@ const ds_tensor_info *ds_param_table_find(const ds_param_table *t, const char *n
 
 void ds_params_view(const ds_param_table *t, const ds_student_shape *s, float *base, ds_params *p) {
   memset(p, 0, sizeof *p);
-  /* The table is built in a fixed order; walk it in that same order. */
-  int i = 0;
-#define NEXT() (base + t->tensors[i++].offset)
+  /* The table is built in a fixed order (the slots of model/shape.h); walk it in that same order. */
   const int encoder = s->arch != DS_ARCH_STATIC;
-  p->tok_emb = NEXT();
-  if (encoder) p->pos_emb = NEXT();
+#define AT(i) (base + t->tensors[(i)].offset)
+  p->tok_emb = AT(DS_T_TOK_EMB);
+  if (encoder) p->pos_emb = AT(DS_T_POS_EMB);
   for (int l = 0; l < s->n_layers; l++) {
     ds_layer_params *L = &p->layer[l];
-    L->ln1_w = NEXT();
-    L->ln1_b = NEXT();
-    L->qkv_w = NEXT();
-    L->qkv_b = NEXT();
-    L->attn_out_w = NEXT();
-    L->attn_out_b = NEXT();
-    L->ln2_w = NEXT();
-    L->ln2_b = NEXT();
-    L->fc1_w = NEXT();
-    L->fc1_b = NEXT();
-    L->fc2_w = NEXT();
-    L->fc2_b = NEXT();
+    float **slot[DS_LT_COUNT] = {[DS_LT_LN1_W] = &L->ln1_w,           [DS_LT_LN1_B] = &L->ln1_b,
+                                 [DS_LT_QKV_W] = &L->qkv_w,           [DS_LT_QKV_B] = &L->qkv_b,
+                                 [DS_LT_ATTN_OUT_W] = &L->attn_out_w, [DS_LT_ATTN_OUT_B] = &L->attn_out_b,
+                                 [DS_LT_LN2_W] = &L->ln2_w,           [DS_LT_LN2_B] = &L->ln2_b,
+                                 [DS_LT_FC1_W] = &L->fc1_w,           [DS_LT_FC1_B] = &L->fc1_b,
+                                 [DS_LT_FC2_W] = &L->fc2_w,           [DS_LT_FC2_B] = &L->fc2_b};
+    for (int k = 0; k < DS_LT_COUNT; k++) *slot[k] = AT(ds_layer_tensor(l, k));
   }
+  /* What follows the layers: the token table (static) or the last layer's last slot, plus one. */
+  int i = encoder ? ds_layer_tensor(s->n_layers, 0) : DS_T_TOK_EMB + 1;
+#define NEXT() AT(i++)
   if (encoder) {
     p->lnf_w = NEXT();
     p->lnf_b = NEXT();
@@ -139,4 +137,5 @@ void ds_params_view(const ds_param_table *t, const ds_student_shape *s, float *b
     p->cls_b = NEXT();
   }
 #undef NEXT
+#undef AT
 }

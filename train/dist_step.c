@@ -137,7 +137,7 @@ static float *flat_xfer(float *flat, float *x, size_t n, int to_flat) {
 static void flat_move(ds_trainer *tr, int to_flat) {
   ds_dist_state *p = &tr->par;
   ds_student *m = &tr->model;
-  const ds_tensor_info *tok = &m->table.tensors[0];
+  const ds_tensor_info *tok = &m->table.tensors[DS_T_TOK_EMB];
   const int V = tok->shape[0], C = tok->shape[1];
   const size_t off = tok->offset, end = off + tok->numel, n_params = m->table.n_params;
   float *f = p->flat, *g = m->grads;
@@ -152,7 +152,7 @@ static void flat_move(ds_trainer *tr, int to_flat) {
 int ds_dist_reduce_grads(ds_trainer *tr, ds_err *err) {
   ds_dist_state *p = &tr->par;
   ds_student *m = &tr->model;
-  const ds_tensor_info *tok = &m->table.tensors[0]; /* tok_emb.weight (model/student_layout.c) */
+  const ds_tensor_info *tok = &m->table.tensors[DS_T_TOK_EMB];
   const int V = tok->shape[0], C = tok->shape[1];
   const size_t off = tok->offset, end = off + tok->numel, n_params = m->table.n_params;
   const size_t n_lsq = m->qat ? m->qat->n_lsq : 0, n_hid = tr->hidden.n;
