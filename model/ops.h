@@ -57,7 +57,7 @@ void ds_gelu_backward_naive(float *dinp, const float *inp, const float *dout, lo
 
 /* out (rows, C) = tok[ids] + pos[t] for each kept row of p (padded index b*T + t).  ids (B, T); tok (V, C);
  * pos (max_len, C), or NULL for no position table (a static student). Backward adds into the rows of dtok and
- * dpos (NULL: none), in row order. */
+ * dpos (either NULL: none), in row order. */
 void ds_embedding_forward(float *out, const int32_t *ids, const float *tok, const float *pos, const ds_token_pack *p,
                           int C);
 void ds_embedding_backward(float *dtok, float *dpos, const float *dout, const int32_t *ids, const ds_token_pack *p,

@@ -87,8 +87,10 @@ void ds_embedding_backward(float *dtok, float *dpos, const float *dout, const in
   for (int r = 0; r < p->n_rows; r++) {
     const int i = p->row[r];
     const float *d = dout + (long)r * C;
-    float *dt = dtok + (long)ids[i] * C;
-    for (int c = 0; c < C; c++) dt[c] += d[c];
+    if (dtok) {
+      float *dt = dtok + (long)ids[i] * C;
+      for (int c = 0; c < C; c++) dt[c] += d[c];
+    }
     if (!dpos) continue;
     float *dp = dpos + (long)(i % p->T) * C;
     for (int c = 0; c < C; c++) dp[c] += d[c];

@@ -89,7 +89,7 @@ typedef struct ds_qat {
   void (*range_reduce)(void *ctx, float *lo, float *hi);
   void *range_ctx;
   /* Set by a caller that runs several backward passes per optimizer step (the trainer: the batch, then token
-   * rows): ds_qat_backward then leaves the weights' LSQ gradients and STE masks to ds_qat_weights_backward,
+   * rows): ds_qat_backward_end then leaves the weights' LSQ gradients and STE masks to ds_qat_weights_backward,
    * called once after the last pass, so each pass's weight gradient is counted once. */
   int defer_weights;
   /* Data-parallel training: the sequences of the whole batch whose share the next backward pass runs, so that

@@ -170,58 +170,89 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
   return head_forward(m);
 }
 
+/* One backward for both forwards: under fake-quant (model/qat.h) the linear layers multiply by the dequantized
+ * weights and every quantization site passes its gradient through the straight-through estimator (ds_qat_ste,
+ * a no-op otherwise). A gradient that reaches two sites (both branches of a residual add, the token and position
+ * tables) gets a masked copy per site (ds_qat_ste_copy, the gradient itself otherwise). */
 void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logits) {
   const ds_student_shape *s = &m->shape;
   const int B = m->B, C = s->dim, hd = s->head_dim, N = m->pack.n_rows, E = ds_student_emb_dim(s);
+  const int K = s->n_classes, f0 = ds_qat_final_site(s->n_layers, 0);
+  const int fake = m->qat && m->qat->mode == DS_QAT_FAKE;
   void (*linear_bw)(float *, float *, float *, const float *, const float *, const float *, int, int, int) =
-      m->naive ? ds_linear_backward_naive : ds_linear_backward;
+      m->naive && !fake ? ds_linear_backward_naive : ds_linear_backward;
+  const ds_params *W = ds_qat_backward_weights(m); /* what the linear layers multiplied by */
   ds_acts *a = &m->a, *da = &m->da;
-  if (m->qat && m->qat->mode == DS_QAT_FAKE) {
-    ds_qat_backward(m, d_emb, d_logits);
-    return;
-  }
   memset(m->dacts_mem, 0, m->acts_used * sizeof(float));
 
   if (d_emb) memcpy(da->emb, d_emb, sizeof(float) * (size_t)B * E);
-  if (s->n_classes > 0 && d_logits)
-    linear_bw(da->emb, m->g.cls_w, m->g.cls_b, d_logits, a->emb, m->p.cls_w, B, E, s->n_classes);
-  if (s->out_dim > 0) linear_bw(da->pooled, m->g.proj_w, m->g.proj_b, da->emb, a->pooled, m->p.proj_w, B, C, E);
+  if (K > 0 && d_logits)
+    linear_bw(da->emb, m->g.cls_w, m->g.cls_b, ds_qat_ste_copy(m, f0 + DS_QF_LOGITS, d_logits, NULL, (long)B * K),
+              a->emb, W->cls_w, B, E, K);
+  if (s->out_dim > 0) {
+    ds_qat_ste(m, f0 + DS_QF_EMB, da->emb, (long)B * E, 1, 1, 0);
+    linear_bw(da->pooled, m->g.proj_w, m->g.proj_b, da->emb, a->pooled, W->proj_w, B, C, E);
+  }
   if (s->arch == DS_ARCH_STATIC) {
     ds_pool_backward(da->encoded, da->pooled, &m->pack, 0, C);
+    ds_qat_ste(m, DS_QS_TOK, da->encoded, (long)N * C, 1, 1, 0);
     ds_embedding_backward(m->g.tok_emb, NULL, da->encoded, m->ids, &m->pack, C);
+    ds_qat_backward_end(m);
     return;
   }
   ds_pool_backward(da->lnf, da->pooled, &m->pack, s->pooling == DS_POOL_CLS, C);
   if (m->d_final_tokens) ds_accumulate(da->lnf, m->d_final_tokens, (long)N * C);
+  ds_qat_ste(m, f0 + DS_QF_LNF, da->lnf, (long)N * C, 1, 1, 0);
   const float *x_last = s->n_layers > 0 ? a->layer[s->n_layers - 1].resid_out : a->encoded;
   float *dx_last = s->n_layers > 0 ? da->layer[s->n_layers - 1].resid_out : da->encoded;
   ds_layernorm_backward(dx_last, m->g.lnf_w, m->g.lnf_b, da->lnf, x_last, m->p.lnf_w, a->lnf_mean, a->lnf_rstd,
                         N, C);
   for (int l = s->n_layers - 1; l >= 0; l--) {
-    const ds_layer_params *P = &m->p.layer[l];
+    const ds_layer_params *P = &m->p.layer[l], *Pw = &W->layer[l];
     ds_layer_params *G = &m->g.layer[l];
     ds_layer_acts *L = &a->layer[l], *dL = &da->layer[l];
     const int H = s->heads[l], HD = H * hd, F = s->ffn[l];
+    const long NC = (long)N * C;
     const float *x = l > 0 ? a->layer[l - 1].resid_out : a->encoded;
     float *dx = l > 0 ? da->layer[l - 1].resid_out : da->encoded;
+#define SITE(k) ds_qat_layer_site(l, k)
     /* resid_out = resid_mid + fcproj */
-    ds_accumulate(dL->resid_mid, dL->resid_out, (long)N * C);
-    linear_bw(dL->fch_gelu, G->fc2_w, G->fc2_b, dL->resid_out, L->fch_gelu, P->fc2_w, N, F, C);
+    ds_qat_ste(m, SITE(DS_QL_OUT), dL->resid_out, NC, 1, 1, 0);
+    ds_accumulate(dL->resid_mid, dL->resid_out, NC);
+    const float *d_fc2 = ds_qat_ste_copy(m, SITE(DS_QL_FC2), dL->resid_out, dL->fcproj, NC);
+    linear_bw(dL->fch_gelu, G->fc2_w, G->fc2_b, d_fc2, L->fch_gelu, Pw->fc2_w, N, F, C);
     ds_unit_mask_apply(dL->fch_gelu, m->ffn_mask[l], N, F, 1);
+    ds_qat_ste(m, SITE(DS_QL_GELU), dL->fch_gelu, (long)N * F, 1, 1, 0);
     ds_gelu_backward(dL->fch, L->fch, dL->fch_gelu, (long)N * F);
-    linear_bw(dL->ln2, G->fc1_w, G->fc1_b, dL->fch, L->ln2, P->fc1_w, N, C, F);
+    ds_qat_ste(m, SITE(DS_QL_FC1), dL->fch, (long)N * F, 1, 1, 0);
+    linear_bw(dL->ln2, G->fc1_w, G->fc1_b, dL->fch, L->ln2, Pw->fc1_w, N, C, F);
+    ds_qat_ste(m, SITE(DS_QL_LN2), dL->ln2, NC, 1, 1, 0);
     ds_layernorm_backward(dL->resid_mid, G->ln2_w, G->ln2_b, dL->ln2, L->resid_mid, P->ln2_w, L->ln2_mean,
                           L->ln2_rstd, N, C);
     /* resid_mid = x + attproj */
-    ds_accumulate(dx, dL->resid_mid, (long)N * C);
-    linear_bw(dL->atto, G->attn_out_w, G->attn_out_b, dL->resid_mid, L->atto, P->attn_out_w, N, HD, C);
+    ds_qat_ste(m, SITE(DS_QL_MID), dL->resid_mid, NC, 1, 1, 0);
+    ds_accumulate(dx, dL->resid_mid, NC);
+    const float *d_attn_out = ds_qat_ste_copy(m, SITE(DS_QL_ATTN_OUT), dL->resid_mid, dL->attproj, NC);
+    linear_bw(dL->atto, G->attn_out_w, G->attn_out_b, d_attn_out, L->atto, Pw->attn_out_w, N, HD, C);
     ds_unit_mask_apply(dL->atto, m->head_mask[l], N, H, hd);
-    /* dL->att is free scratch: the probabilities' gradient is consumed inside attention backward. */
+    ds_qat_ste(m, SITE(DS_QL_CTX), dL->atto, N, HD, HD, 0);
+    /* dL->att is free scratch: the probabilities' gradient is consumed inside attention backward. The scores'
+     * and probabilities' quantization pass gradients straight through: the softmax backward runs on the
+     * dequantized probabilities. */
     ds_attention_backward(dL->qkv, dL->att, dL->atto, L->qkv, L->att, &m->pack, H, hd);
-    linear_bw(dL->ln1, G->qkv_w, G->qkv_b, dL->qkv, L->ln1, P->qkv_w, N, C, 3 * HD);
+    for (int k = 0; k < 3; k++) ds_qat_ste(m, SITE(DS_QL_Q + k), dL->qkv, N, HD, 3 * HD, k * HD);
+    linear_bw(dL->ln1, G->qkv_w, G->qkv_b, dL->qkv, L->ln1, Pw->qkv_w, N, C, 3 * HD);
+    ds_qat_ste(m, SITE(DS_QL_LN1), dL->ln1, NC, 1, 1, 0);
     ds_layernorm_backward(dx, G->ln1_w, G->ln1_b, dL->ln1, x, P->ln1_w, L->ln1_mean, L->ln1_rstd, N, C);
+#undef SITE
   }
-  ds_embedding_backward(m->g.tok_emb, m->g.pos_emb, da->encoded, m->ids, &m->pack, C);
+  /* encoded = tok + pos, each a lookup that passes its gradient to the rows it read. */
+  const long NC = (long)N * C;
+  ds_qat_ste(m, DS_QS_X0, da->encoded, NC, 1, 1, 0);
+  ds_embedding_backward(m->g.tok_emb, NULL, ds_qat_ste_copy(m, DS_QS_TOK, da->encoded, NULL, NC), m->ids, &m->pack, C);
+  ds_embedding_backward(NULL, m->g.pos_emb, ds_qat_ste_copy(m, DS_QS_POS, da->encoded, NULL, NC), m->ids, &m->pack,
+                        C);
+  ds_qat_backward_end(m);
 }
 
 size_t ds_student_live_params(const ds_student *m) {

@@ -6,6 +6,7 @@
 # The work, on one synthetic teacher made by BASE's make_synthetic_teacher, one thread per run:
 #   - a transformer trained 120 steps with structured pruning and QAT (fake-quant from step 40), exported native / ONNX (int8, --uint8, --w8a16, float) / encodings / TFLite;
 #   - a static student (arch = static) with vocabulary pruning and QAT, exported native / ONNX / TFLite;
+#   - the transformer with learned step sizes (learn_scales = true), its checkpoints and eval only;
 #   - `distill eval` of both checkpoints, float and --int8.
 # Compared: the checkpoints' parameters bit for bit (ckpt_params_equal), every export byte for byte,
 # metrics.csv and summary.json without their timing columns, config.cfg without its path line, and the eval JSON. Exit 0 when all are equal,
@@ -78,22 +79,27 @@ every = 10
 CFG
 sed -e 's/^heads = 0.25$/heads = 0/' -e 's/^ffn = 0.5$/ffn = 0/' "$work/transformer.cfg" |
   sed -e 's/^\[student\]$/[student]\narch = static/' > "$work/static.cfg"
+# The transformer again with learned step sizes (LSQ): the STE's scale gradients and the weights' masks.
+sed -e 's/^start_step = 40$/start_step = 40\nlearn_scales = true/' "$work/transformer.cfg" > "$work/lsq.cfg"
+grep -q '^learn_scales = true$' "$work/lsq.cfg" || die "cannot write the LSQ config"
 
 run_all() { # run_all BUILD OUT
   local d="$1/distill" o=$2
   mkdir -p "$o"
-  for kind in transformer static; do
+  for kind in transformer static lsq; do
     "$d" --teacher "$work/teacher.h5" --student "$work/$kind.cfg" --out "$o/$kind" --quiet > /dev/null ||
       die "training ($kind) with $1 failed"
     local c=$o/$kind/last.ckpt
-    "$d" export --checkpoint "$c" --format native --out "$o/$kind.int8" &&
-      "$d" export --checkpoint "$c" --format onnx --out "$o/$kind.onnx" &&
-      "$d" export --checkpoint "$c" --format onnx --uint8 --out "$o/$kind.u8.onnx" &&
-      "$d" export --checkpoint "$c" --format tflite --out "$o/$kind.tflite" || die "export ($kind) with $1 failed"
-    if [ $kind = transformer ]; then
-      "$d" export --checkpoint "$c" --format onnx --uint8 --w8a16 --out "$o/$kind.a16.onnx" &&
-        "$d" export --checkpoint "$c" --format onnx-float --out "$o/$kind.float.onnx" &&
-        "$d" export --checkpoint "$c" --format encodings --out "$o/$kind.encodings" || die "export ($kind) with $1 failed"
+    if [ $kind != lsq ]; then # exports of the LSQ run would repeat the transformer's
+      "$d" export --checkpoint "$c" --format native --out "$o/$kind.int8" &&
+        "$d" export --checkpoint "$c" --format onnx --out "$o/$kind.onnx" &&
+        "$d" export --checkpoint "$c" --format onnx --uint8 --out "$o/$kind.u8.onnx" &&
+        "$d" export --checkpoint "$c" --format tflite --out "$o/$kind.tflite" || die "export ($kind) with $1 failed"
+      if [ $kind = transformer ]; then
+        "$d" export --checkpoint "$c" --format onnx --uint8 --w8a16 --out "$o/$kind.a16.onnx" &&
+          "$d" export --checkpoint "$c" --format onnx-float --out "$o/$kind.float.onnx" &&
+          "$d" export --checkpoint "$c" --format encodings --out "$o/$kind.encodings" || die "export ($kind) with $1 failed"
+      fi
     fi
     "$d" eval --checkpoint "$c" --teacher "$work/teacher.h5" > "$o/$kind.eval.json" &&
       "$d" eval --checkpoint "$c" --teacher "$work/teacher.h5" --int8 > "$o/$kind.eval-int8.json" ||
@@ -121,7 +127,7 @@ run_all "$work/build-new" "$work/out-new"
 
 differ=0
 same() { echo "  same: $1"; }
-for kind in transformer static; do
+for kind in transformer static lsq; do
   for c in last.ckpt best.ckpt; do
     if "$work/build-new/ckpt_params_equal" "$work/out-base/$kind/$c" "$work/out-new/$kind/$c" > "$work/cmp.txt" 2>&1; then
       same "$kind/$c parameters"
