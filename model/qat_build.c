@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/qat_graph.h"
 #include "model/qat_internal.h"
 
 typedef struct {
@@ -158,79 +159,76 @@ int ds_qat_build_int8(const ds_student *st, char *const *vocab, int n_vocab, int
     }
     act[i] = si->used ? add_act(&b, si->name, si->kind, width, &qp[i]) : -1;
   }
-  /* Embeddings; a static student pools the token rows directly. */
-  add_op(&b, DS_I8_OP_EMBED, -1, -1, act[DS_QS_TOK], add_weight(&b, "tok_emb.weight", W(DS_T_TOK_EMB), C, NULL, s->vocab, NULL, C, NULL, 0));
-  if (!q->is_static) {
-    add_op(&b, DS_I8_OP_POS_EMBED, -1, -1, act[DS_QS_POS],
-           add_weight(&b, "pos_emb.weight", W(DS_T_POS_EMB), C, NULL, s->max_len, NULL, C, NULL, 0));
-    add_op(&b, DS_I8_OP_ADD, act[DS_QS_TOK], act[DS_QS_POS], act[DS_QS_X0], -1);
-  }
-  int x = act[DS_QS_X0];
-  for (int l = 0; l < L; l++) {
-    const ds_layer_params *P = &st->p.layer[l];
-    const int H = s->heads[l], HD = H * hd, F = s->ffn[l];
-    int n_heads = 0, n_ffn = 0;
-    int *hrows = idx, *fcols = idx + 3 * HD;
-    for (int h = 0; h < H; h++)
-      if (st->head_mask[l][h] != 0.0f) {
-        for (int d = 0; d < hd; d++) hrows[n_heads * hd + d] = h * hd + d;
-        n_heads++;
-      }
-    for (int f = 0; f < F; f++)
-      if (st->ffn_mask[l][f] != 0.0f) fcols[n_ffn++] = f;
-    const int LHD = n_heads * hd;
-#define A(k) act[ds_qat_layer_site(l, k)]
-#define QP(k) qp[ds_qat_layer_site(l, k)]
-    char name[DS_I8_NAME_MAX];
-    layernorm_op(&b, x, A(DS_QL_LN1), P->ln1_w, P->ln1_b, C);
-    static const char *qkv_names[3] = {"q", "k", "v"};
-    for (int k = 0; k < 3; k++) {
-      int rows[LHD > 0 ? LHD : 1];
-      for (int r = 0; r < LHD; r++) rows[r] = k * HD + hrows[r];
-      snprintf(name, sizeof name, "layers.%d.attn.%s.weight", l, qkv_names[k]);
-      add_op(&b, DS_I8_OP_FC, A(DS_QL_LN1), -1, A(DS_QL_Q + k),
-             add_weight(&b, name, W(ds_layer_tensor(l, DS_LT_QKV_W)), C, rows, LHD, NULL, C, P->qkv_b, QP(DS_QL_LN1).scale));
+  /* The ops, one per node of the graph the fake-quant forward runs. */
+  ds_qat_node nodes[DS_QAT_MAX_NODES];
+  const int n_nodes = ds_qat_graph(s, t, nodes);
+  int layer = -1, n_heads = 0, n_ffn = 0;
+  int *hrows = idx, *fcols = idx; /* live head rows, then live FFN neurons, of `layer` */
+  for (int i = 0; i < n_nodes && !b.failed; i++) {
+    const ds_qat_node *nd = &nodes[i];
+    if (nd->layer >= 0 && nd->layer != layer) {
+      layer = nd->layer;
+      const int H = s->heads[layer], F = s->ffn[layer];
+      fcols = idx + 3 * H * hd;
+      n_heads = n_ffn = 0;
+      for (int h = 0; h < H; h++)
+        if (st->head_mask[layer][h] != 0.0f) {
+          for (int d = 0; d < hd; d++) hrows[n_heads * hd + d] = h * hd + d;
+          n_heads++;
+        }
+      for (int f = 0; f < F; f++)
+        if (st->ffn_mask[layer][f] != 0.0f) fcols[n_ffn++] = f;
     }
-    ds_i8_op *op = add_op(&b, DS_I8_OP_ATT_SCORES, A(DS_QL_Q), A(DS_QL_K), A(DS_QL_SCORES), -1);
-    if (op) op->heads = n_heads, op->head_dim = hd;
-    add_op(&b, DS_I8_OP_SOFTMAX, A(DS_QL_SCORES), -1, A(DS_QL_PROBS), -1);
-    op = add_op(&b, DS_I8_OP_ATT_CONTEXT, A(DS_QL_PROBS), A(DS_QL_V), A(DS_QL_CTX), -1);
-    if (op) op->heads = n_heads, op->head_dim = hd;
-    snprintf(name, sizeof name, "layers.%d.attn.out.weight", l);
-    add_op(&b, DS_I8_OP_FC, A(DS_QL_CTX), -1, A(DS_QL_ATTN_OUT),
-           add_weight(&b, name, W(ds_layer_tensor(l, DS_LT_ATTN_OUT_W)), HD, NULL, C, hrows, LHD, P->attn_out_b, QP(DS_QL_CTX).scale));
-    add_op(&b, DS_I8_OP_ADD, x, A(DS_QL_ATTN_OUT), A(DS_QL_MID), -1);
-    layernorm_op(&b, A(DS_QL_MID), A(DS_QL_LN2), P->ln2_w, P->ln2_b, C);
-    snprintf(name, sizeof name, "layers.%d.ffn.fc1.weight", l);
-    add_op(&b, DS_I8_OP_FC, A(DS_QL_LN2), -1, A(DS_QL_FC1),
-           add_weight(&b, name, W(ds_layer_tensor(l, DS_LT_FC1_W)), C, fcols, n_ffn, NULL, C, P->fc1_b, QP(DS_QL_LN2).scale));
-    op = add_op(&b, DS_I8_OP_GELU, A(DS_QL_FC1), -1, A(DS_QL_GELU), -1);
-    if (op && ds_i8_gelu_lut_build(op->lut, &QP(DS_QL_FC1), &QP(DS_QL_GELU))) b.failed = 1;
-    snprintf(name, sizeof name, "layers.%d.ffn.fc2.weight", l);
-    add_op(&b, DS_I8_OP_FC, A(DS_QL_GELU), -1, A(DS_QL_FC2),
-           add_weight(&b, name, W(ds_layer_tensor(l, DS_LT_FC2_W)), F, NULL, C, fcols, n_ffn, P->fc2_b, QP(DS_QL_GELU).scale));
-    add_op(&b, DS_I8_OP_ADD, A(DS_QL_MID), A(DS_QL_FC2), A(DS_QL_OUT), -1);
-    x = A(DS_QL_OUT);
-#undef A
-#undef QP
+    const int in0 = nd->in[0] >= 0 ? act[nd->in[0]] : -1, in1 = nd->in[1] >= 0 ? act[nd->in[1]] : -1;
+    const int out = act[nd->out];
+    const ds_tensor_info *w = nd->weight >= 0 ? &t->tensors[nd->weight] : NULL;
+    ds_i8_op *op = NULL;
+    switch (nd->kind) {
+    case DS_I8_OP_EMBED:
+    case DS_I8_OP_POS_EMBED: {
+      char name[DS_I8_NAME_MAX];
+      snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, w->name);
+      add_op(&b, nd->kind, -1, -1, out, add_weight(&b, name, W(nd->weight), C, NULL, w->shape[0], NULL, C, NULL, 0));
+      break;
+    }
+    case DS_I8_OP_LAYERNORM:
+      layernorm_op(&b, in0, out, st->params + t->tensors[nd->gamma].offset,
+                   st->params + t->tensors[nd->gamma + 1].offset, C);
+      break;
+    case DS_I8_OP_FC: {
+      /* Pruned heads and neurons cut out: rows of q/k/v and fc1, columns of the attention output and fc2. */
+      const int slot = nd->layer >= 0 ? nd->weight - ds_layer_tensor(nd->layer, 0) : -1;
+      const int HD = nd->layer >= 0 ? s->heads[nd->layer] * hd : 0, LHD = n_heads * hd;
+      int qkv_rows[LHD > 0 ? LHD : 1];
+      for (int r = 0; r < LHD && nd->part >= 0; r++) qkv_rows[r] = nd->part * HD + hrows[r];
+      const int *rows = nd->part >= 0 ? qkv_rows : slot == DS_LT_FC1_W ? fcols : NULL;
+      const int n_rows = nd->part >= 0 ? LHD : slot == DS_LT_FC1_W ? n_ffn : w->shape[0];
+      const int *cols = slot == DS_LT_ATTN_OUT_W ? hrows : slot == DS_LT_FC2_W ? fcols : NULL;
+      const int n_cols = slot == DS_LT_ATTN_OUT_W ? LHD : slot == DS_LT_FC2_W ? n_ffn : w->shape[1];
+      char name[DS_I8_NAME_MAX];
+      if (nd->part >= 0) /* the fused weight splits into three: layers.L.attn.q.weight, ... */
+        snprintf(name, sizeof name, "layers.%d.attn.%c.weight", nd->layer, "qkv"[nd->part]);
+      else /* table names are far shorter than DS_I8_NAME_MAX */
+        snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, w->name);
+      add_op(&b, DS_I8_OP_FC, in0, -1, out,
+             add_weight(&b, name, W(nd->weight), w->shape[1], rows, n_rows, cols, n_cols,
+                        st->params + t->tensors[nd->weight + 1].offset, qp[nd->in[0]].scale));
+      break;
+    }
+    case DS_I8_OP_ATT_SCORES:
+    case DS_I8_OP_ATT_CONTEXT:
+      op = add_op(&b, nd->kind, in0, in1, out, -1);
+      if (op) op->heads = n_heads, op->head_dim = hd;
+      break;
+    case DS_I8_OP_GELU:
+      op = add_op(&b, nd->kind, in0, -1, out, -1);
+      if (op && ds_i8_gelu_lut_build(op->lut, &qp[nd->in[0]], &qp[nd->out])) b.failed = 1;
+      break;
+    default: /* SOFTMAX, ADD and the poolings: no parameters */
+      add_op(&b, nd->kind, in0, in1, out, -1);
+    }
   }
-  const int f0 = ds_qat_final_site(L, 0);
-  if (!q->is_static) layernorm_op(&b, x, act[f0 + DS_QF_LNF], st->p.lnf_w, st->p.lnf_b, C);
-  add_op(&b, s->pooling == DS_POOL_CLS ? DS_I8_OP_POOL_CLS : DS_I8_OP_POOL_MEAN, act[q->pool_src], -1,
-         act[f0 + DS_QF_POOLED], -1);
-  int emb = f0 + DS_QF_POOLED;
-  if (s->out_dim > 0) {
-    const int t_proj = ds_param_table_index(t, "proj.weight");
-    add_op(&b, DS_I8_OP_FC, act[emb], -1, act[f0 + DS_QF_EMB],
-           add_weight(&b, "proj.weight", W(t_proj), C, NULL, E, NULL, C, st->p.proj_b, qp[emb].scale));
-    emb = f0 + DS_QF_EMB;
-  }
-  if (s->n_classes > 0) {
-    const int t_cls = ds_param_table_index(t, "classifier.weight");
-    add_op(&b, DS_I8_OP_FC, act[emb], -1, act[f0 + DS_QF_LOGITS],
-           add_weight(&b, "classifier.weight", W(t_cls), E, NULL, s->n_classes, NULL, E, st->p.cls_b,
-                      qp[emb].scale));
-  }
+  const int f0 = ds_qat_final_site(L, 0), emb = s->out_dim > 0 ? f0 + DS_QF_EMB : f0 + DS_QF_POOLED;
 #undef W
   out->vocab = s->vocab;
   out->max_len = s->max_len;

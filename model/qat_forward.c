@@ -1,6 +1,6 @@
-/* The fake-quant forward pass: the integer model's arithmetic on a batch, site by site, with the
- * dequantized codes handed to the float graph for backward (model/qat.h explains the scheme). Each
- * site: compute what it would quantize (`pre`, for observers and the STE), settle its parameters,
+/* The fake-quant forward pass: the integer model's arithmetic on a batch, op by op of the graph the int8 model
+ * is built from (model/qat_graph.h), with the dequantized codes handed to the float graph for backward
+ * (model/qat.h explains the scheme). Each site: compute what it would quantize (`pre`, for observers and the STE), settle its parameters,
  * then produce its codes with the runtime's own kernel (the same function run_op in quant/int8/int8_model.c
  * calls, including its AVX-512 dispatch) and dequantize them. Linear layers are the one exception by
  * design: sgemm with exact accumulators, then the runtime's requantization (ds_i8_requant_cols). */
@@ -12,6 +12,7 @@
 #include "quant/int8/int8_ops_vnni.h" /* the kernels the runtime dispatches to (quant/int8/int8_model.c): the very same code */
 #include "quant/int8/requant.h"
 #include "model/ops.h"
+#include "model/qat_graph.h"
 #include "model/qat_internal.h"
 
 /* [begin, end) of n items for thread t of nt. */
@@ -167,15 +168,13 @@ static int embed_site(ds_qat *q, const ds_student *m, int out, int ti, const int
   return 0;
 }
 
-/* Scores, softmax and context of layer l (model/qat.h; int8_model.h ATT_SCORES/SOFTMAX/ATT_CONTEXT). */
-static int attention_sites(ds_qat *q, ds_student *m, int l, ds_err *err) {
+/* ATT_SCORES of layer l: the scores of the dequantized q and k (model/qat.h; int8_model.h ATT_SCORES). */
+static int scores_site(ds_qat *q, ds_student *m, int l, ds_err *err) {
   const ds_student_shape *s = &m->shape;
   const int B = m->B, T = m->T, H = s->heads[l], hd = s->head_dim, HD = H * hd;
   ds_layer_acts *L = &m->a.layer[l];
   ds_qat_site *sq = &q->site[ds_qat_layer_site(l, DS_QL_Q)], *sk = &q->site[ds_qat_layer_site(l, DS_QL_K)];
-  ds_qat_site *sv = &q->site[ds_qat_layer_site(l, DS_QL_V)];
-  ds_qat_site *ss = &q->site[ds_qat_layer_site(l, DS_QL_SCORES)], *sp = &q->site[ds_qat_layer_site(l, DS_QL_PROBS)];
-  ds_qat_site *sc = &q->site[ds_qat_layer_site(l, DS_QL_CTX)];
+  ds_qat_site *ss = &q->site[ds_qat_layer_site(l, DS_QL_SCORES)];
   const float alpha = 1.0f / sqrtf((float)hd);
   const int observing = ds_qat_observing(q);
   /* Scores the observer sees: the float product of the dequantized q and k; padding keys (which the
@@ -210,11 +209,29 @@ static int attention_sites(ds_qat *q, ds_student *m, int l, ds_err *err) {
       ds_i8_att_scores_vnni(&ps, T, hd, HD, sq->codes + (size_t)b * T * HD + h * hd, sk->codes + (size_t)b * T * HD + h * hd,
                        (int32_t *)(void *)(scr->rows + (size_t)omp_get_thread_num() * scr->row_len),
                        ss->codes + ((size_t)b * H + h) * T * T);
+  return 0;
+}
+
+/* SOFTMAX of layer l, dequantized into the attention probabilities backward uses. */
+static void softmax_site(ds_qat *q, ds_student *m, int l) {
+  const int B = m->B, T = m->T, H = m->shape.heads[l];
+  ds_qat_site *ss = &q->site[ds_qat_layer_site(l, DS_QL_SCORES)], *sp = &q->site[ds_qat_layer_site(l, DS_QL_PROBS)];
+  struct ds_qat_scratch *scr = q->scr;
 #pragma omp parallel for schedule(static) num_threads(scr->threads)
   for (int b = 0; b < B; b++)
     ds_i8_softmax(&ss->qp, ss->codes + (size_t)b * H * T * T, m->mask + (size_t)b * T, H * T, T,
                   scr->rows + (size_t)omp_get_thread_num() * scr->row_len, sp->codes + (size_t)b * H * T * T);
-  dequant_into(&sp->qp, sp->codes, (long)B * H * T * T, 1, L->att, 1, 0);
+  dequant_into(&sp->qp, sp->codes, (long)B * H * T * T, 1, m->a.layer[l].att, 1, 0);
+}
+
+/* ATT_CONTEXT of layer l: the probabilities times v (int8_model.h ATT_CONTEXT), removed heads zero. */
+static int context_site(ds_qat *q, ds_student *m, int l, ds_err *err) {
+  const ds_student_shape *s = &m->shape;
+  const int B = m->B, T = m->T, H = s->heads[l], hd = s->head_dim, HD = H * hd;
+  ds_layer_acts *L = &m->a.layer[l];
+  ds_qat_site *sv = &q->site[ds_qat_layer_site(l, DS_QL_V)], *sp = &q->site[ds_qat_layer_site(l, DS_QL_PROBS)];
+  ds_qat_site *sc = &q->site[ds_qat_layer_site(l, DS_QL_CTX)];
+  struct ds_qat_scratch *scr = q->scr;
   /* Context: pre = dequantized probabilities times dequantized v (removed heads zero), for the
    * observer and the STE. */
   const float *hmask = m->head_mask[l];
@@ -254,109 +271,134 @@ static int attention_sites(ds_qat *q, ds_student *m, int l, ds_err *err) {
   return 0;
 }
 
-/* The encoder after the token lookup: pos, x0 = tok + pos, the layers and ln_f (the site pooling reads). */
-static int encoder_sites(ds_qat *q, ds_student *m, ds_err *err) {
-  const ds_student_shape *s = &m->shape;
-  const int B = m->B, T = m->T, N = B * T, C = s->dim, hd = s->head_dim;
-  ds_acts *a = &m->a;
-  struct ds_qat_scratch *scr = q->scr;
-  if (embed_site(q, m, DS_QS_POS, DS_T_POS_EMB, scr->pos_ids, N, err))
-    return -1;
-  /* x0 = tok + pos; the dequantized inputs go through a->encoded as scratch first. */
-  dequant_into(&q->site[DS_QS_TOK].qp, q->site[DS_QS_TOK].codes, N, C, a->encoded, C, 0);
-  dequant_into(&q->site[DS_QS_POS].qp, q->site[DS_QS_POS].codes, N, C, scr->xf, C, 0);
-  if (add_site(q, DS_QS_TOK, DS_QS_POS, DS_QS_X0, a->encoded, scr->xf, (long)N * C, a->encoded, err)) return -1;
-
-  int x_site = DS_QS_X0;
-  const float *x = a->encoded;
-  for (int l = 0; l < s->n_layers; l++) {
-    const ds_layer_params *P = &m->p.layer[l];
-    ds_layer_acts *L = &a->layer[l];
-    const int H = s->heads[l], HD = H * hd, F = s->ffn[l];
-#define SITE(k) ds_qat_layer_site(l, k)
-    layernorm_site(q, x_site, SITE(DS_QL_LN1), x, P->ln1_w, P->ln1_b, N, C, L->ln1_mean, L->ln1_rstd, L->ln1);
-    codes_to_floats(scr->xf, q->site[SITE(DS_QL_LN1)].codes, (long)N * C);
-    for (int k = 0; k < 3; k++)
-      if (fc_site(q, m, SITE(DS_QL_LN1), N, C, SITE(DS_QL_Q + k), ds_layer_tensor(l, DS_LT_QKV_W), k * HD, HD, P->qkv_b + k * HD, L->qkv,
-                  3 * HD, k * HD, err))
-        return -1;
-    if (attention_sites(q, m, l, err)) return -1;
-    codes_to_floats(scr->xf, q->site[SITE(DS_QL_CTX)].codes, (long)N * HD);
-    if (fc_site(q, m, SITE(DS_QL_CTX), N, HD, SITE(DS_QL_ATTN_OUT), ds_layer_tensor(l, DS_LT_ATTN_OUT_W), 0, C, P->attn_out_b, L->attproj, C, 0,
-                err) ||
-        add_site(q, x_site, SITE(DS_QL_ATTN_OUT), SITE(DS_QL_MID), x, L->attproj, (long)N * C, L->resid_mid, err))
-      return -1;
-    layernorm_site(q, SITE(DS_QL_MID), SITE(DS_QL_LN2), L->resid_mid, P->ln2_w, P->ln2_b, N, C, L->ln2_mean,
-                   L->ln2_rstd, L->ln2);
-    codes_to_floats(scr->xf, q->site[SITE(DS_QL_LN2)].codes, (long)N * C);
-    if (fc_site(q, m, SITE(DS_QL_LN2), N, C, SITE(DS_QL_FC1), ds_layer_tensor(l, DS_LT_FC1_W), 0, F, P->fc1_b, L->fch, F, 0, err)) return -1;
-    /* GELU through the runtime's lookup table; removed neurons output their zero point. */
-    ds_qat_site *sg = &q->site[SITE(DS_QL_GELU)], *sf = &q->site[SITE(DS_QL_FC1)];
-    ds_gelu_forward(sg->pre, L->fch, (long)N * F);
-    ds_unit_mask_apply(sg->pre, m->ffn_mask[l], N, F, 1);
-    ds_qat_site_prepare(q, SITE(DS_QL_GELU), sg->pre, (size_t)N * F);
-    int8_t lut[256];
-    if (ds_i8_gelu_lut_build(lut, &sf->qp, &sg->qp)) return ds_fail(err, "%s: bad quantization", sg->name);
-    ds_i8_lut_apply(lut, sf->codes, (size_t)N * F, sg->codes);
-    const float *fm = m->ffn_mask[l];
+/* GELU of layer l through the runtime's lookup table; removed neurons output their zero point. */
+static int gelu_site(ds_qat *q, ds_student *m, int l, ds_err *err) {
+  const long N = (long)m->B * m->T;
+  const int F = m->shape.ffn[l];
+  ds_layer_acts *L = &m->a.layer[l];
+  ds_qat_site *sg = &q->site[ds_qat_layer_site(l, DS_QL_GELU)], *sf = &q->site[ds_qat_layer_site(l, DS_QL_FC1)];
+  const float *fm = m->ffn_mask[l];
+  ds_gelu_forward(sg->pre, L->fch, N * F);
+  ds_unit_mask_apply(sg->pre, fm, N, F, 1);
+  ds_qat_site_prepare(q, ds_qat_layer_site(l, DS_QL_GELU), sg->pre, (size_t)N * F);
+  int8_t lut[256];
+  if (ds_i8_gelu_lut_build(lut, &sf->qp, &sg->qp)) return ds_fail(err, "%s: bad quantization", sg->name);
+  ds_i8_lut_apply(lut, sf->codes, (size_t)N * F, sg->codes);
 #pragma omp parallel for schedule(static)
-    for (long n = 0; n < N; n++)
-      for (int f = 0; f < F; f++)
-        if (fm[f] == 0.0f) sg->codes[n * F + f] = (int8_t)sg->qp.zero_point;
-    dequant_into(&sg->qp, sg->codes, N, F, L->fch_gelu, F, 0);
-    codes_to_floats(scr->xf, sg->codes, (long)N * F);
-    if (fc_site(q, m, SITE(DS_QL_GELU), N, F, SITE(DS_QL_FC2), ds_layer_tensor(l, DS_LT_FC2_W), 0, C, P->fc2_b, L->fcproj, C, 0, err) ||
-        add_site(q, SITE(DS_QL_MID), SITE(DS_QL_FC2), SITE(DS_QL_OUT), L->resid_mid, L->fcproj, (long)N * C,
-                 L->resid_out, err))
-      return -1;
-#undef SITE
-    x_site = ds_qat_layer_site(l, DS_QL_OUT);
-    x = L->resid_out;
-  }
-  const int f0 = ds_qat_final_site(s->n_layers, 0);
-  layernorm_site(q, x_site, f0 + DS_QF_LNF, x, m->p.lnf_w, m->p.lnf_b, N, C, a->lnf_mean, a->lnf_rstd, a->lnf);
+  for (long n = 0; n < N; n++)
+    for (int f = 0; f < F; f++)
+      if (fm[f] == 0.0f) sg->codes[n * F + f] = (int8_t)sg->qp.zero_point;
+  dequant_into(&sg->qp, sg->codes, N, F, L->fch_gelu, F, 0);
   return 0;
 }
 
-int ds_qat_forward(ds_student *m, ds_err *err) {
-  ds_qat *q = m->qat;
-  const ds_student_shape *s = &m->shape;
-  const int B = m->B, T = m->T, N = B * T, C = s->dim, E = ds_student_emb_dim(s);
-  ds_acts *a = &m->a;
-  if (ds_qat_ensure_mem(q, s, B, T, err) || ds_qat_quantize_weights(q, m, err)) return -1;
-  struct ds_qat_scratch *scr = q->scr;
-  const int t_proj = ds_param_table_index(&m->table, "proj.weight");
-  const int t_cls = ds_param_table_index(&m->table, "classifier.weight");
-
-  if (embed_site(q, m, DS_QS_TOK, DS_T_TOK_EMB, m->ids, N, err)) return -1;
-  if (q->is_static) /* the token rows as the float graph sees them (pooling's backward needs no values) */
-    dequant_into(&q->site[DS_QS_TOK].qp, q->site[DS_QS_TOK].codes, N, C, a->encoded, C, 0);
-  else if (encoder_sites(q, m, err))
-    return -1;
-  const int f0 = ds_qat_final_site(s->n_layers, 0);
-  ds_qat_site *sl = &q->site[q->pool_src], *sp = &q->site[f0 + DS_QF_POOLED];
-  ds_qat_site_prepare(q, f0 + DS_QF_POOLED, NULL, 0);
+/* POOL_MEAN / POOL_CLS of site `in` into site `out`, on the input's grid. */
+static void pool_site(ds_qat *q, ds_student *m, int in, int out, int cls) {
+  const int B = m->B, T = m->T, C = m->shape.dim;
+  ds_qat_site *sl = &q->site[in], *sp = &q->site[out];
+  ds_qat_site_prepare(q, out, NULL, 0);
 #pragma omp parallel for schedule(static)
   for (int b = 0; b < B; b++) {
-    if (s->pooling == DS_POOL_CLS)
+    if (cls)
       memcpy(sp->codes + (size_t)b * C, sl->codes + (size_t)b * T * C, (size_t)C);
     else
       ds_i8_pool_mean(sl->codes + (size_t)b * T * C, m->mask + (size_t)b * T, T, C, sp->qp.zero_point,
                       sp->codes + (size_t)b * C);
   }
-  dequant_into(&sp->qp, sp->codes, B, C, a->pooled, C, 0);
-  int emb_site = f0 + DS_QF_POOLED;
-  if (s->out_dim > 0) {
-    codes_to_floats(scr->xf, sp->codes, (long)B * C);
-    if (fc_site(q, m, emb_site, B, C, f0 + DS_QF_EMB, t_proj, 0, E, m->p.proj_b, a->emb, E, 0, err)) return -1;
-    emb_site = f0 + DS_QF_EMB;
+  dequant_into(&sp->qp, sp->codes, B, C, m->a.pooled, C, 0);
+}
+
+/* Where the float graph keeps a site's dequantized values: columns [col0, col0 + width) of rows of stride ld of
+ * x, and for a LayerNorm's output the mean and rstd its backward uses. The backward pass reads them there. */
+typedef struct {
+  float *x;
+  int ld, col0;
+  float *mean, *rstd;
+} site_floats;
+
+static site_floats floats_of(ds_qat *q, ds_student *m, int site) {
+  const ds_student_shape *s = &m->shape;
+  ds_acts *a = &m->a;
+  const int f0 = ds_qat_final_site(s->n_layers, 0);
+  site_floats v = {NULL, q->site[site].width, 0, NULL, NULL};
+  if (site == DS_QS_TOK || site == DS_QS_X0) v.x = a->encoded;
+  else if (site == DS_QS_POS) v.x = q->scr->xf; /* until the ADD that follows reads it */
+  else if (site >= f0) {
+    float *const finals[DS_QF_COUNT] = {[DS_QF_LNF] = a->lnf, [DS_QF_POOLED] = a->pooled, [DS_QF_EMB] = a->emb,
+                                        [DS_QF_LOGITS] = a->logits};
+    v.x = finals[site - f0];
+    if (site - f0 == DS_QF_LNF) v.mean = a->lnf_mean, v.rstd = a->lnf_rstd;
+  } else {
+    const int l = (site - DS_QS_HEAD) / DS_QL_COUNT, k = (site - DS_QS_HEAD) % DS_QL_COUNT;
+    ds_layer_acts *L = &a->layer[l];
+    float *const layer[DS_QL_COUNT] = {
+        [DS_QL_LN1] = L->ln1,       [DS_QL_Q] = L->qkv,          [DS_QL_K] = L->qkv,        [DS_QL_V] = L->qkv,
+        [DS_QL_SCORES] = NULL,      [DS_QL_PROBS] = L->att,      [DS_QL_CTX] = L->atto,     [DS_QL_ATTN_OUT] = L->attproj,
+        [DS_QL_MID] = L->resid_mid, [DS_QL_LN2] = L->ln2,        [DS_QL_FC1] = L->fch,      [DS_QL_GELU] = L->fch_gelu,
+        [DS_QL_FC2] = L->fcproj,    [DS_QL_OUT] = L->resid_out};
+    v.x = layer[k];
+    if (k == DS_QL_Q || k == DS_QL_K || k == DS_QL_V) { /* one third each of the fused qkv rows */
+      v.col0 = (k - DS_QL_Q) * v.ld;
+      v.ld *= 3;
+    }
+    if (k == DS_QL_LN1) v.mean = L->ln1_mean, v.rstd = L->ln1_rstd;
+    if (k == DS_QL_LN2) v.mean = L->ln2_mean, v.rstd = L->ln2_rstd;
   }
-  if (s->n_classes > 0) {
-    codes_to_floats(scr->xf, q->site[emb_site].codes, (long)B * E);
-    if (fc_site(q, m, emb_site, B, E, f0 + DS_QF_LOGITS, t_cls, 0, s->n_classes, m->p.cls_b, a->logits,
-                s->n_classes, 0, err))
+  return v;
+}
+
+/* Runs one op of the graph (model/qat_graph.h) on the batch. */
+static int run_node(ds_qat *q, ds_student *m, const ds_qat_node *nd, ds_err *err) {
+  const int B = m->B, N = B * m->T, C = m->shape.dim;
+  const ds_param_table *t = &m->table;
+  ds_qat_site *so = &q->site[nd->out];
+  const site_floats out = floats_of(q, m, nd->out);
+  switch (nd->kind) {
+  case DS_I8_OP_EMBED:
+  case DS_I8_OP_POS_EMBED:
+    if (embed_site(q, m, nd->out, nd->weight, nd->kind == DS_I8_OP_EMBED ? m->ids : q->scr->pos_ids, N, err))
       return -1;
+    dequant_into(&so->qp, so->codes, N, C, out.x, C, 0);
+    return 0;
+  case DS_I8_OP_ADD:
+    return add_site(q, nd->in[0], nd->in[1], nd->out, floats_of(q, m, nd->in[0]).x, floats_of(q, m, nd->in[1]).x,
+                    (long)N * C, out.x, err);
+  case DS_I8_OP_LAYERNORM:
+    layernorm_site(q, nd->in[0], nd->out, floats_of(q, m, nd->in[0]).x, m->params + t->tensors[nd->gamma].offset,
+                   m->params + t->tensors[nd->gamma + 1].offset, N, C, out.mean, out.rstd, out.x);
+    return 0;
+  case DS_I8_OP_FC: {
+    const ds_tensor_info *w = &t->tensors[nd->weight];
+    const int rows = q->site[nd->in[0]].kind == DS_I8_ACT_VECTOR ? B : N, IC = w->shape[1];
+    const int OC = nd->part >= 0 ? w->shape[0] / 3 : w->shape[0], r0 = nd->part >= 0 ? nd->part * OC : 0;
+    codes_to_floats(q->scr->xf, q->site[nd->in[0]].codes, (long)rows * IC);
+    return fc_site(q, m, nd->in[0], rows, IC, nd->out, nd->weight, r0, OC,
+                   m->params + t->tensors[nd->weight + 1].offset + r0, out.x, out.ld, out.col0, err);
   }
+  case DS_I8_OP_ATT_SCORES:
+    return scores_site(q, m, nd->layer, err);
+  case DS_I8_OP_SOFTMAX:
+    softmax_site(q, m, nd->layer);
+    return 0;
+  case DS_I8_OP_ATT_CONTEXT:
+    return context_site(q, m, nd->layer, err);
+  case DS_I8_OP_GELU:
+    return gelu_site(q, m, nd->layer, err);
+  case DS_I8_OP_POOL_MEAN:
+  case DS_I8_OP_POOL_CLS:
+    pool_site(q, m, nd->in[0], nd->out, nd->kind == DS_I8_OP_POOL_CLS);
+    return 0;
+  }
+  return ds_fail(err, "fake-quant forward: op kind %d is not in a student's graph", (int)nd->kind);
+}
+
+int ds_qat_forward(ds_student *m, ds_err *err) {
+  ds_qat *q = m->qat;
+  if (ds_qat_ensure_mem(q, &m->shape, m->B, m->T, err) || ds_qat_quantize_weights(q, m, err)) return -1;
+  ds_qat_node nodes[DS_QAT_MAX_NODES];
+  const int n = ds_qat_graph(&m->shape, &m->table, nodes);
+  for (int i = 0; i < n; i++)
+    if (run_node(q, m, &nodes[i], err)) return -1;
   if (q->update && q->cfg.learn_scales && !q->lsq_ready) ds_qat_lsq_init(q, m);
   q->update = 0;
   return 0;
