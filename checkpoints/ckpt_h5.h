@@ -16,7 +16,7 @@ struct ds_ckpt_reader {
   int version;
 };
 
-#include "h5/h5_quiet.h"
+#include "h5/h5.h"
 
 /* The innermost message of HDF5's current error stack ("" if none). Call it right after the
  * failing HDF5 call: the next API call clears the stack. */

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "checkpoints/ckpt_h5.h"
-#include "h5/h5_stored.h"
+#include "h5/h5.h"
 
 /* HDF5 looks for its signature at 0, 512, 1024, 2048, ... (a user block may precede it). */
 static int has_hdf5_signature(FILE *f, long long size) {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common/atomic_file.h"
-#include "h5/h5_fd.h"
+#include "h5/h5.h"
 #include "checkpoints/ckpt_h5.h"
 
 struct ds_ckpt_writer {

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "data/teacher_private.h"
-#include "h5/h5_stored.h"
+#include "h5/h5.h"
 
 int ds_teacher_open_optional(ds_teacher *t, const char *name, hid_t *out, ds_err *err) {
   *out = H5I_INVALID_HID;

@@ -4,7 +4,7 @@
 
 #include <hdf5.h>
 
-#include "h5/h5_quiet.h"
+#include "h5/h5.h"
 #include "data/teacher.h"
 
 struct ds_teacher {

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "data/teacher_private.h"
-#include "h5/h5_fd.h"
+#include "h5/h5.h"
 
 int ds_teacher_check_size(const ds_teacher *t, ds_err *err) {
   const int fd = ds_h5_file_fd(t->file);

@@ -1,5 +1,5 @@
-/* The descriptor under an HDF5 file: see h5/h5_fd.h. */
-#include "h5/h5_fd.h"
+/* The descriptor under an HDF5 file (h5/h5.h). */
+#include "h5/h5.h"
 
 int ds_h5_file_fd(hid_t file) {
   void *h = NULL;

@@ -1,5 +1,5 @@
-/* See h5_stored.h. */
-#include "h5/h5_stored.h"
+/* Whether a dataset stores every value it declares (h5/h5.h). */
+#include "h5/h5.h"
 
 #include <stdint.h>
 
