@@ -18,7 +18,7 @@
 
 #include "data/teacher.h"
 #include "quant/int8/int8_model.h"
-#include "model/qat.h"
+#include "quant/qat/qat.h"
 #include "train/checkpoint_state.h"
 
 #define BLOCK 100

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/qat.h"
+#include "model/qat_hooks.h"
 #include "model/vocab_map.h"
 
 void ds_compact_plan_free(ds_compact_plan *p) {
@@ -173,38 +173,11 @@ void ds_compact_weight_rows(const ds_compact_plan *p, const float *src, float *d
   }
 }
 
-/* A QAT state for the compact model that quantizes exactly as the old one did: the same schedule
- * position and activation parameters (per tensor, so cutting channels that were exactly zero leaves
- * them unchanged), and per-row weight scales cut with their rows. Per-batch buffers are rebuilt. */
-static int qat_compact(const ds_compact_plan *p, const ds_qat *src, ds_student *n, ds_err *err) {
-  ds_qat *q;
-  if (ds_qat_init(&q, &p->to, &n->table, &src->cfg, err)) return -1;
-  q->mode = src->mode;
-  q->frozen = src->frozen;
-  q->lsq_ready = src->lsq_ready;
-  for (int i = 0; i < q->n_sites && i < src->n_sites; i++) {
-    q->site[i].obs = src->site[i].obs;
-    q->site[i].qp = src->site[i].qp;
-  }
-  ds_compact_weight_rows(p, src->wscale, q->wscale);
-  if (q->n_lsq > 0 && src->n_lsq > 0) {
-    /* activation step sizes first, then one per weight row */
-    const float *from[3] = {src->lsq, src->lsq_m, src->lsq_v};
-    float *to[3] = {q->lsq, q->lsq_m, q->lsq_v};
-    for (int k = 0; k < 3; k++) {
-      memcpy(to[k], from[k], sizeof(float) * (size_t)src->n_sites);
-      ds_compact_weight_rows(p, from[k] + src->n_sites, to[k] + q->n_sites);
-    }
-  }
-  n->qat = q;
-  return 0;
-}
-
 int ds_compact_student(const ds_compact_plan *p, ds_student *m, ds_err *err) {
   ds_student n;
   if (ds_student_init(&n, &p->to, err)) return -1;
   if ((m->vocab_map && p->rows && vocab_map_compact(p, m->vocab_map, &n.vocab_map, err)) ||
-      (m->qat && qat_compact(p, m->qat, &n, err))) {
+      (m->qat && m->qat_hooks->compact(p, m->qat, &n, err))) {
     ds_student_free(&n);
     return -1;
   }

@@ -13,7 +13,7 @@
 
 #include "model/student.h"
 
-typedef struct {
+typedef struct ds_compact_plan {
   ds_student_shape from, to;
   int *heads[DS_MAX_LAYERS];  /* (to.heads[l]) kept heads of layer l, ascending indices into from */
   int *ffn[DS_MAX_LAYERS];    /* (to.ffn[l]) kept FFN neurons of layer l */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "model/ops.h"
-#include "model/qat_model.h"
+#include "model/qat_hooks.h"
 #include "model/student.h"
 
 static size_t mask_units(const ds_student_shape *s) {
@@ -66,11 +66,22 @@ void ds_student_free(ds_student *m) {
   free(m->dacts_mem);
   ds_token_pack_free(&m->pack);
   ds_vocab_map_free(m->vocab_map);
-  ds_qat_free(m->qat);
+  if (m->qat) m->qat_hooks->free(m->qat);
   memset(m, 0, sizeof *m);
 }
 
 void ds_student_zero_grad(ds_student *m) { memset(m->grads, 0, m->table.n_params * sizeof(float)); }
+
+/* The pass a QAT state (model/qat_hooks.h) has the next forward run; a float student's is always the float one. */
+static ds_qat_pass qat_pass(const ds_student *m) { return m->qat ? m->qat_hooks->pass(m->qat) : DS_QAT_PASS_FLOAT; }
+
+/* The STE hooks of the backward pass: nothing, and the gradient itself, without fake-quant. */
+static void ste(ds_student *m, int fake, int site, float *grad, long rows, int width, int ld, int col0) {
+  if (fake) m->qat_hooks->ste(m, site, grad, rows, width, ld, col0);
+}
+static const float *ste_copy(ds_student *m, int fake, int site, const float *grad, float *dst, long n) {
+  return fake ? m->qat_hooks->ste_copy(m, site, grad, dst, n) : grad;
+}
 
 /* Packs the batch's token rows and lays the activations out for them; the buffers are sized once for B x T
  * padded tokens, which any packing of the batch fits in. */
@@ -94,9 +105,7 @@ static int prepare_acts(ds_student *m, const uint8_t *mask, int B, int T, ds_err
   }
   /* The QAT simulation and its observers see every position, as they always have: their ranges and learned
    * scales are per tensor, padding rows included. */
-  const int qat_positions =
-      m->qat && (m->qat->mode == DS_QAT_FAKE || (m->qat->mode == DS_QAT_OBSERVE && m->qat->update));
-  const int padded = m->keep_padding || m->naive || qat_positions;
+  const int padded = m->keep_padding || m->naive || qat_pass(m) != DS_QAT_PASS_FLOAT;
   if (ds_token_pack_build(&m->pack, mask, B, T, padded ? DS_PACK_PADDED : DS_PACK_VALID,
                           m->shape.pooling == DS_POOL_CLS, err))
     return -1;
@@ -115,7 +124,7 @@ static int head_forward(ds_student *m) {
   ds_acts *a = &m->a;
   if (s->out_dim > 0) linear(a->emb, a->pooled, m->p.proj_w, m->p.proj_b, B, C, s->out_dim);
   if (s->n_classes > 0) linear(a->logits, a->emb, m->p.cls_w, m->p.cls_b, B, E, s->n_classes);
-  if (m->qat && m->qat->mode == DS_QAT_OBSERVE && m->qat->update) ds_qat_observe(m);
+  if (qat_pass(m) == DS_QAT_PASS_OBSERVE) m->qat_hooks->observe(m);
   return 0;
 }
 
@@ -138,7 +147,7 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
   void (*attention)(float *, float *, const float *, const ds_token_pack *, int, int) =
       m->naive ? ds_attention_forward_naive : ds_attention_forward;
   ds_acts *a = &m->a;
-  if (m->qat && m->qat->mode == DS_QAT_FAKE) return ds_qat_forward(m, err);
+  if (qat_pass(m) == DS_QAT_PASS_FAKE) return m->qat_hooks->forward(m, err);
 
   ds_embedding_forward(a->encoded, ids, m->p.tok_emb, m->p.pos_emb, &m->pack, C);
   if (s->arch == DS_ARCH_STATIC) {
@@ -170,39 +179,39 @@ int ds_student_forward(ds_student *m, const int32_t *ids, const uint8_t *mask, i
   return head_forward(m);
 }
 
-/* One backward for both forwards: under fake-quant (model/qat.h) the linear layers multiply by the dequantized
- * weights and every quantization site passes its gradient through the straight-through estimator (ds_qat_ste,
- * a no-op otherwise). A gradient that reaches two sites (both branches of a residual add, the token and position
- * tables) gets a masked copy per site (ds_qat_ste_copy, the gradient itself otherwise). */
+/* One backward for both forwards: under fake-quant (quant/qat/qat.h) the linear layers multiply by the dequantized
+ * weights and every quantization site passes its gradient through the straight-through estimator (ste, a no-op
+ * otherwise). A gradient that reaches two sites (both branches of a residual add, the token and position
+ * tables) gets a masked copy per site (ste_copy, the gradient itself otherwise). */
 void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logits) {
   const ds_student_shape *s = &m->shape;
   const int B = m->B, C = s->dim, hd = s->head_dim, N = m->pack.n_rows, E = ds_student_emb_dim(s);
   const int K = s->n_classes, f0 = ds_qat_final_site(s->n_layers, 0);
-  const int fake = m->qat && m->qat->mode == DS_QAT_FAKE;
+  const int fake = qat_pass(m) == DS_QAT_PASS_FAKE;
   void (*linear_bw)(float *, float *, float *, const float *, const float *, const float *, int, int, int) =
       m->naive && !fake ? ds_linear_backward_naive : ds_linear_backward;
-  const ds_params *W = ds_qat_backward_weights(m); /* what the linear layers multiplied by */
+  const ds_params *W = fake ? m->qat_hooks->backward_weights(m) : &m->p; /* what the linear layers multiplied by */
   ds_acts *a = &m->a, *da = &m->da;
   memset(m->dacts_mem, 0, m->acts_used * sizeof(float));
 
   if (d_emb) memcpy(da->emb, d_emb, sizeof(float) * (size_t)B * E);
   if (K > 0 && d_logits)
-    linear_bw(da->emb, m->g.cls_w, m->g.cls_b, ds_qat_ste_copy(m, f0 + DS_QF_LOGITS, d_logits, NULL, (long)B * K),
+    linear_bw(da->emb, m->g.cls_w, m->g.cls_b, ste_copy(m, fake, f0 + DS_QF_LOGITS, d_logits, NULL, (long)B * K),
               a->emb, W->cls_w, B, E, K);
   if (s->out_dim > 0) {
-    ds_qat_ste(m, f0 + DS_QF_EMB, da->emb, (long)B * E, 1, 1, 0);
+    ste(m, fake, f0 + DS_QF_EMB, da->emb, (long)B * E, 1, 1, 0);
     linear_bw(da->pooled, m->g.proj_w, m->g.proj_b, da->emb, a->pooled, W->proj_w, B, C, E);
   }
   if (s->arch == DS_ARCH_STATIC) {
     ds_pool_backward(da->encoded, da->pooled, &m->pack, 0, C);
-    ds_qat_ste(m, DS_QS_TOK, da->encoded, (long)N * C, 1, 1, 0);
+    ste(m, fake, DS_QS_TOK, da->encoded, (long)N * C, 1, 1, 0);
     ds_embedding_backward(m->g.tok_emb, NULL, da->encoded, m->ids, &m->pack, C);
-    ds_qat_backward_end(m);
+    if (fake) m->qat_hooks->backward_end(m);
     return;
   }
   ds_pool_backward(da->lnf, da->pooled, &m->pack, s->pooling == DS_POOL_CLS, C);
   if (m->d_final_tokens) ds_accumulate(da->lnf, m->d_final_tokens, (long)N * C);
-  ds_qat_ste(m, f0 + DS_QF_LNF, da->lnf, (long)N * C, 1, 1, 0);
+  ste(m, fake, f0 + DS_QF_LNF, da->lnf, (long)N * C, 1, 1, 0);
   const float *x_last = s->n_layers > 0 ? a->layer[s->n_layers - 1].resid_out : a->encoded;
   float *dx_last = s->n_layers > 0 ? da->layer[s->n_layers - 1].resid_out : da->encoded;
   ds_layernorm_backward(dx_last, m->g.lnf_w, m->g.lnf_b, da->lnf, x_last, m->p.lnf_w, a->lnf_mean, a->lnf_rstd,
@@ -217,42 +226,42 @@ void ds_student_backward(ds_student *m, const float *d_emb, const float *d_logit
     float *dx = l > 0 ? da->layer[l - 1].resid_out : da->encoded;
 #define SITE(k) ds_qat_layer_site(l, k)
     /* resid_out = resid_mid + fcproj */
-    ds_qat_ste(m, SITE(DS_QL_OUT), dL->resid_out, NC, 1, 1, 0);
+    ste(m, fake, SITE(DS_QL_OUT), dL->resid_out, NC, 1, 1, 0);
     ds_accumulate(dL->resid_mid, dL->resid_out, NC);
-    const float *d_fc2 = ds_qat_ste_copy(m, SITE(DS_QL_FC2), dL->resid_out, dL->fcproj, NC);
+    const float *d_fc2 = ste_copy(m, fake, SITE(DS_QL_FC2), dL->resid_out, dL->fcproj, NC);
     linear_bw(dL->fch_gelu, G->fc2_w, G->fc2_b, d_fc2, L->fch_gelu, Pw->fc2_w, N, F, C);
     ds_unit_mask_apply(dL->fch_gelu, m->ffn_mask[l], N, F, 1);
-    ds_qat_ste(m, SITE(DS_QL_GELU), dL->fch_gelu, (long)N * F, 1, 1, 0);
+    ste(m, fake, SITE(DS_QL_GELU), dL->fch_gelu, (long)N * F, 1, 1, 0);
     ds_gelu_backward(dL->fch, L->fch, dL->fch_gelu, (long)N * F);
-    ds_qat_ste(m, SITE(DS_QL_FC1), dL->fch, (long)N * F, 1, 1, 0);
+    ste(m, fake, SITE(DS_QL_FC1), dL->fch, (long)N * F, 1, 1, 0);
     linear_bw(dL->ln2, G->fc1_w, G->fc1_b, dL->fch, L->ln2, Pw->fc1_w, N, C, F);
-    ds_qat_ste(m, SITE(DS_QL_LN2), dL->ln2, NC, 1, 1, 0);
+    ste(m, fake, SITE(DS_QL_LN2), dL->ln2, NC, 1, 1, 0);
     ds_layernorm_backward(dL->resid_mid, G->ln2_w, G->ln2_b, dL->ln2, L->resid_mid, P->ln2_w, L->ln2_mean,
                           L->ln2_rstd, N, C);
     /* resid_mid = x + attproj */
-    ds_qat_ste(m, SITE(DS_QL_MID), dL->resid_mid, NC, 1, 1, 0);
+    ste(m, fake, SITE(DS_QL_MID), dL->resid_mid, NC, 1, 1, 0);
     ds_accumulate(dx, dL->resid_mid, NC);
-    const float *d_attn_out = ds_qat_ste_copy(m, SITE(DS_QL_ATTN_OUT), dL->resid_mid, dL->attproj, NC);
+    const float *d_attn_out = ste_copy(m, fake, SITE(DS_QL_ATTN_OUT), dL->resid_mid, dL->attproj, NC);
     linear_bw(dL->atto, G->attn_out_w, G->attn_out_b, d_attn_out, L->atto, Pw->attn_out_w, N, HD, C);
     ds_unit_mask_apply(dL->atto, m->head_mask[l], N, H, hd);
-    ds_qat_ste(m, SITE(DS_QL_CTX), dL->atto, N, HD, HD, 0);
+    ste(m, fake, SITE(DS_QL_CTX), dL->atto, N, HD, HD, 0);
     /* dL->att is free scratch: the probabilities' gradient is consumed inside attention backward. The scores'
      * and probabilities' quantization pass gradients straight through: the softmax backward runs on the
      * dequantized probabilities. */
     ds_attention_backward(dL->qkv, dL->att, dL->atto, L->qkv, L->att, &m->pack, H, hd);
-    for (int k = 0; k < 3; k++) ds_qat_ste(m, SITE(DS_QL_Q + k), dL->qkv, N, HD, 3 * HD, k * HD);
+    for (int k = 0; k < 3; k++) ste(m, fake, SITE(DS_QL_Q + k), dL->qkv, N, HD, 3 * HD, k * HD);
     linear_bw(dL->ln1, G->qkv_w, G->qkv_b, dL->qkv, L->ln1, Pw->qkv_w, N, C, 3 * HD);
-    ds_qat_ste(m, SITE(DS_QL_LN1), dL->ln1, NC, 1, 1, 0);
+    ste(m, fake, SITE(DS_QL_LN1), dL->ln1, NC, 1, 1, 0);
     ds_layernorm_backward(dx, G->ln1_w, G->ln1_b, dL->ln1, x, P->ln1_w, L->ln1_mean, L->ln1_rstd, N, C);
 #undef SITE
   }
   /* encoded = tok + pos, each a lookup that passes its gradient to the rows it read. */
   const long NC = (long)N * C;
-  ds_qat_ste(m, DS_QS_X0, da->encoded, NC, 1, 1, 0);
-  ds_embedding_backward(m->g.tok_emb, NULL, ds_qat_ste_copy(m, DS_QS_TOK, da->encoded, NULL, NC), m->ids, &m->pack, C);
-  ds_embedding_backward(NULL, m->g.pos_emb, ds_qat_ste_copy(m, DS_QS_POS, da->encoded, NULL, NC), m->ids, &m->pack,
+  ste(m, fake, DS_QS_X0, da->encoded, NC, 1, 1, 0);
+  ds_embedding_backward(m->g.tok_emb, NULL, ste_copy(m, fake, DS_QS_TOK, da->encoded, NULL, NC), m->ids, &m->pack, C);
+  ds_embedding_backward(NULL, m->g.pos_emb, ste_copy(m, fake, DS_QS_POS, da->encoded, NULL, NC), m->ids, &m->pack,
                         C);
-  ds_qat_backward_end(m);
+  if (fake) m->qat_hooks->backward_end(m);
 }
 
 size_t ds_student_live_params(const ds_student *m) {

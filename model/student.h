@@ -1,4 +1,4 @@
-/* model/: the float student: size table, layer kernels, forward and backward (and, for now, its QAT passes). */
+/* model/: the float student: size table, layer kernels, forward and backward, and the hooks a QAT state plugs into. */
 /* The student model at run time: parameters, gradients, pruning masks and activations, with the
  * forward and backward passes. Shapes, the size table and parameter views are in model/shape.h. */
 #ifndef DS_MODEL_STUDENT_H
@@ -23,9 +23,11 @@ typedef struct {
   float *head_mask[DS_MAX_LAYERS], *ffn_mask[DS_MAX_LAYERS];
   /* Vocabulary pruning (model/vocab_map.h): teacher ids -> embedding rows; NULL = ids are rows. Owned. */
   ds_vocab_map *vocab_map;
-  /* Quantization-aware training (model/qat.h, model/qat_model.h): NULL = a float model. Owned; in its
-   * fake-quant mode forward and backward run the integer-exact simulation instead of the float pass. */
+  /* Quantization-aware training (quant/qat/qat_model.h): NULL = a float model. Owned; in its fake-quant mode
+   * forward and backward run the integer-exact simulation through qat_hooks (model/qat_hooks.h), which the
+   * attaching code sets with it. */
   struct ds_qat *qat;
+  const struct ds_qat_hooks *qat_hooks;
   /* Activations of the last forward pass and their gradients: buffers sized for acts_B x acts_T padded
    * tokens, laid out each pass for the rows that pass computes (acts_used floats). */
   float *acts_mem, *dacts_mem;

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "model/qat.h"
+#include "quant/qat/qat.h"
 
 double ds_dist_now(void) {
   struct timespec ts;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "model/compact.h"
-#include "model/qat_model.h"
+#include "quant/qat/qat_model.h"
 #include "train/prune.h"
 #include "train/prune_vocab.h"
 

@@ -1,13 +1,13 @@
 /* Quantization-aware training inside a run ([quant] enabled): what ds_trainer calls, the QAT part
  * of its checkpoints, and evaluation with the integer-only runtime. The sequence per step is
- *   ds_qat_step_begin (model/qat.h) -> forward -> backward -> clip, AdamW -> ds_qat_train_step_end
+ *   ds_qat_step_begin (quant/qat/qat.h) -> forward -> backward -> clip, AdamW -> ds_qat_train_step_end
  * and, after the last step, ds_qat_train_finish measures the int8 model on the validation rows. */
 #ifndef DS_TRAIN_QAT_TRAIN_H
 #define DS_TRAIN_QAT_TRAIN_H
 
 #include "checkpoints/ckpt.h"
 #include "quant/int8/int8_model.h"
-#include "model/qat_model.h"
+#include "quant/qat/qat_model.h"
 #include "train/trainer.h"
 
 /* AdamW step (no weight decay) of the learned log step sizes, at the weights' learning rate. */

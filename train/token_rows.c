@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/qat.h"
+#include "quant/qat/qat.h"
 #include "train/losses.h"
 
 #define TOKEN_ROW_LEN 3

@@ -3,8 +3,8 @@
  *
  * This is what `distill export --format native` writes (docs/int8_format.md), what `distill embed`
  * and `distill eval --int8` run, and what the ONNX / TFLite / QNN exporters translate. It is built
- * from a QAT checkpoint by model/qat_build.c with the very scales, zero points, rounding and
- * requantization that the fake-quant forward pass (model/qat_forward.c) used, so the runtime below
+ * from a QAT checkpoint by quant/qat/qat_build.c with the very scales, zero points, rounding and
+ * requantization that the fake-quant forward pass (quant/qat/qat_forward.c) used, so the runtime below
  * reproduces the training simulation bit for bit (tests/train/test_qat_exact.c).
  *
  * Conventions (quant/int8/qparams.h): real = scale * (q - zero_point). Rounding is half away from zero.

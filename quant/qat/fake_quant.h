@@ -1,4 +1,3 @@
-/* quant/qat/: the fake-quant primitives of quantization-aware training: fake quantization + STE, observers, LSQ. */
 /* The float side of quantization-aware training: fake quantization with a straight-through
  * estimator (STE), range observers, and LSQ learned step sizes (Esser et al. 2020).
  *

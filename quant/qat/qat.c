@@ -1,11 +1,11 @@
-/* QAT state: the sites, the schedule, quantization parameters and buffers (model/qat.h). */
+/* QAT state: the sites, the schedule, quantization parameters and buffers (quant/qat/qat.h). */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/qat_internal.h"
+#include "quant/qat/qat_internal.h"
 
 static const char *layer_site_names[DS_QL_COUNT] = {"ln1", "q",        "k",   "v",   "scores", "probs", "ctx",
                                                     "attn_out", "mid", "ln2", "fc1", "gelu",   "fc2",   "out"};
@@ -344,13 +344,5 @@ int ds_qat_ensure_mem(ds_qat *q, const ds_student_shape *s, int B, int T, ds_err
   for (int b = 0; b < B; b++)
     for (int t = 0; t < T; t++) scr->pos_ids[(size_t)b * T + t] = t;
   q->scr = scr;
-  return 0;
-}
-
-int ds_student_qat_attach(ds_student *m, const ds_quant_cfg *cfg, ds_err *err) {
-  ds_qat *q;
-  if (ds_qat_init(&q, &m->shape, &m->table, cfg, err)) return -1;
-  ds_qat_free(m->qat);
-  m->qat = q;
   return 0;
 }

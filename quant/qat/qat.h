@@ -20,26 +20,19 @@
  * max|w| / qmax; from then on they are parameters (log step sizes, so Adam's steps are relative)
  * trained by the LSQ gradient; activation zero points stay as initialised. Evaluation forwards
  * never change any quantization state. */
-#ifndef DS_MODEL_QAT_H
-#define DS_MODEL_QAT_H
+#ifndef DS_QUANT_QAT_QAT_H
+#define DS_QUANT_QAT_QAT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "model/config/config.h"
 #include "quant/int8/int8_model.h"
+#include "model/qat_hooks.h"
 #include "model/shape.h"
 #include "quant/qat/fake_quant.h"
 
-/* Sites before the layers, per layer (site = DS_QS_HEAD + l * DS_QL_COUNT + k) and after them. A static
- * student keeps the same numbering with no layers; its pos, x0 and ln_f sites are unused. */
-enum { DS_QS_TOK, DS_QS_POS, DS_QS_X0, DS_QS_HEAD };
-enum {
-  DS_QL_LN1, DS_QL_Q, DS_QL_K, DS_QL_V, DS_QL_SCORES, DS_QL_PROBS, DS_QL_CTX, DS_QL_ATTN_OUT, DS_QL_MID,
-  DS_QL_LN2, DS_QL_FC1, DS_QL_GELU, DS_QL_FC2, DS_QL_OUT, DS_QL_COUNT
-};
-enum { DS_QF_LNF, DS_QF_POOLED, DS_QF_EMB, DS_QF_LOGITS, DS_QF_COUNT };
-#define DS_QAT_MAX_SITES (DS_QS_HEAD + DS_QL_COUNT * DS_MAX_LAYERS + DS_QF_COUNT)
+/* The sites' numbering (DS_QS_*, DS_QL_*, DS_QF_*) is the student's: model/qat_hooks.h. */
 
 typedef enum {
   DS_QAT_FLOAT = 0,   /* plain float forward, nothing observed */
@@ -103,10 +96,6 @@ typedef struct ds_qat {
   int B, T;
   struct ds_qat_scratch *scr;
 } ds_qat;
-
-/* Site index helpers. */
-static inline int ds_qat_layer_site(int l, int k) { return DS_QS_HEAD + l * DS_QL_COUNT + k; }
-static inline int ds_qat_final_site(int n_layers, int k) { return DS_QS_HEAD + n_layers * DS_QL_COUNT + k; }
 
 /* Allocates the QAT state for a student of this shape (observers empty, mode FLOAT). Fails on a
  * bad [quant] section (bits outside 2..8, unknown observer, ema_decay outside [0, 1)). */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "model/ops.h"
-#include "model/qat_internal.h"
+#include "quant/qat/qat_internal.h"
 
 static int lsq_acts(const ds_qat *q) { return q->cfg.learn_scales && q->lsq_ready && !q->frozen; }
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/qat_graph.h"
-#include "model/qat_internal.h"
+#include "quant/qat/qat_graph.h"
+#include "quant/qat/qat_internal.h"
 
 typedef struct {
   ds_i8_model *m;

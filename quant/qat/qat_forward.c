@@ -1,6 +1,6 @@
 /* The fake-quant forward pass: the integer model's arithmetic on a batch, op by op of the graph the int8 model
- * is built from (model/qat_graph.h), with the dequantized codes handed to the float graph for backward
- * (model/qat.h explains the scheme). Each site: compute what it would quantize (`pre`, for observers and the STE), settle its parameters,
+ * is built from (quant/qat/qat_graph.h), with the dequantized codes handed to the float graph for backward
+ * (quant/qat/qat.h explains the scheme). Each site: compute what it would quantize (`pre`, for observers and the STE), settle its parameters,
  * then produce its codes with the runtime's own kernel (the same function run_op in quant/int8/int8_model.c
  * calls, including its AVX-512 dispatch) and dequantize them. Linear layers are the one exception by
  * design: sgemm with exact accumulators, then the runtime's requantization (ds_i8_requant_cols). */
@@ -12,8 +12,8 @@
 #include "quant/int8/int8_ops_vnni.h" /* the kernels the runtime dispatches to (quant/int8/int8_model.c): the very same code */
 #include "quant/int8/requant.h"
 #include "model/ops.h"
-#include "model/qat_graph.h"
-#include "model/qat_internal.h"
+#include "quant/qat/qat_graph.h"
+#include "quant/qat/qat_internal.h"
 
 /* [begin, end) of n items for thread t of nt. */
 static void split(long n, int t, int nt, long *b, long *e) {
@@ -31,7 +31,7 @@ static void dequant_into(const ds_qparams *qp, const int8_t *codes, long rows, i
 }
 
 /* acc (N, OC) = saturate(bias + sum_i (x - zp) w) exactly: sgemm on integer-valued floats in chunks
- * of at most DS_QAT_EXACT_K inputs (exact, see model/qat.h), the zero point folded in through the
+ * of at most DS_QAT_EXACT_K inputs (exact, see quant/qat/qat.h), the zero point folded in through the
  * weight-row sums. */
 static void int_gemm(struct ds_qat_scratch *scr, const float *xf, const float *wf, const int32_t *wsum,
                      const int32_t *bias, int32_t zp, int N, int IC, int OC) {
@@ -168,7 +168,7 @@ static int embed_site(ds_qat *q, const ds_student *m, int out, int ti, const int
   return 0;
 }
 
-/* ATT_SCORES of layer l: the scores of the dequantized q and k (model/qat.h; int8_model.h ATT_SCORES). */
+/* ATT_SCORES of layer l: the scores of the dequantized q and k (quant/qat/qat.h; int8_model.h ATT_SCORES). */
 static int scores_site(ds_qat *q, ds_student *m, int l, ds_err *err) {
   const ds_student_shape *s = &m->shape;
   const int B = m->B, T = m->T, H = s->heads[l], hd = s->head_dim, HD = H * hd;
@@ -347,7 +347,7 @@ static site_floats floats_of(ds_qat *q, ds_student *m, int site) {
   return v;
 }
 
-/* Runs one op of the graph (model/qat_graph.h) on the batch. */
+/* Runs one op of the graph (quant/qat/qat_graph.h) on the batch. */
 static int run_node(ds_qat *q, ds_student *m, const ds_qat_node *nd, ds_err *err) {
   const int B = m->B, N = B * m->T, C = m->shape.dim;
   const ds_param_table *t = &m->table;

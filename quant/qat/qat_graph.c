@@ -1,5 +1,5 @@
-/* The student's quantized graph as one op list (model/qat_graph.h). */
-#include "model/qat_graph.h"
+/* The student's quantized graph as one op list (quant/qat/qat_graph.h). */
+#include "quant/qat/qat_graph.h"
 
 typedef struct {
   ds_qat_node *nodes;

@@ -1,10 +1,10 @@
 /* The student's quantized graph, written once: a list of ops over QAT sites that the int8 builder
  * (qat_build.c) emits as the int8 model's op list and the fake-quant forward (qat_forward.c) runs, so the
  * simulation and the model it exports cannot describe different graphs. */
-#ifndef DS_MODEL_QAT_GRAPH_H
-#define DS_MODEL_QAT_GRAPH_H
+#ifndef DS_QUANT_QAT_QAT_GRAPH_H
+#define DS_QUANT_QAT_QAT_GRAPH_H
 
-#include "model/qat.h"
+#include "quant/qat/qat.h"
 
 typedef struct {
   ds_i8_op_kind kind;

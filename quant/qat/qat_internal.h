@@ -1,9 +1,9 @@
-/* Internals shared by the QAT files of model/ (qat.c, qat_forward.c, qat_backward.c, qat_observe.c,
+/* Internals shared by the QAT files of quant/qat/ (qat.c, qat_forward.c, qat_backward.c, qat_observe.c,
  * qat_build.c). Not part of the public API. */
-#ifndef DS_MODEL_QAT_INTERNAL_H
-#define DS_MODEL_QAT_INTERNAL_H
+#ifndef DS_QUANT_QAT_QAT_INTERNAL_H
+#define DS_QUANT_QAT_QAT_INTERNAL_H
 
-#include "model/qat_model.h"
+#include "quant/qat/qat_model.h"
 
 /* Largest inner dimension one sgemm chunk may have for its int8 x int8 partial sums to stay exact
  * in float32: 1024 * 128 * 127 < 2^24. */

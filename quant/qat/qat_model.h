@@ -1,11 +1,12 @@
-/* The QAT passes over a whole student (model/qat.h describes the scheme). ds_student_forward and
- * ds_student_backward dispatch here when the student carries a QAT state; the int8 model is built
- * from the same state. */
-#ifndef DS_MODEL_QAT_MODEL_H
-#define DS_MODEL_QAT_MODEL_H
+/* quant/qat/: quantization-aware training: the integer-exact fake-quant simulation of the student (sites, observers, LSQ, STE), the graph it shares with the int8 builder, and that builder. */
+/* The QAT passes over a whole student (quant/qat/qat.h describes the scheme). ds_student_qat_attach gives a
+ * student a QAT state and the hooks (model/qat_hooks.h) through which ds_student_forward and
+ * ds_student_backward run these passes; the int8 model is built from the same state. */
+#ifndef DS_QUANT_QAT_QAT_MODEL_H
+#define DS_QUANT_QAT_QAT_MODEL_H
 
 #include "quant/int8/int8_model.h"
-#include "model/qat.h"
+#include "quant/qat/qat.h"
 #include "model/student.h"
 
 /* Gives m a QAT state for its shape (replacing any). */

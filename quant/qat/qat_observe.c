@@ -2,7 +2,7 @@
  * the range of the float value the fake-quant forward will quantize there. */
 #include <math.h>
 
-#include "model/qat_internal.h"
+#include "quant/qat/qat_internal.h"
 
 /* Range of columns [col0, col0 + width) of rows of stride ld. */
 static void range_cols(const float *x, long rows, int width, int ld, int col0, float *lo, float *hi) {

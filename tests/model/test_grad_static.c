@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "../check.h"
-#include "model/qat_model.h"
+#include "quant/qat/qat_model.h"
 #include "model/student.h"
 #include "fd_check.h"
 

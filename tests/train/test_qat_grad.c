@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../check.h"
-#include "model/qat_model.h"
+#include "quant/qat/qat_model.h"
 
 enum { V = 50, B = 6, T = 10 };
 

@@ -15,7 +15,7 @@
 #include "model/threads.h"
 #include "../check.h"
 #include "data/teacher_writer.h"
-#include "model/qat_model.h"
+#include "quant/qat/qat_model.h"
 #include "train/checkpoint_state.h"
 #include "train/trainer.h"
 #include "run_fixture.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/qat_model.h"
+#include "quant/qat/qat_model.h"
 #include "quant/int8/int8_model.h"
 #include "tests/rng.h"
 

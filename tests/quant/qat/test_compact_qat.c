@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check.h"
+#include "tests/check.h"
 #include "model/compact.h"
-#include "model/qat_model.h"
+#include "quant/qat/qat_model.h"
 
 enum { V = 40, B = 4, T = 9 };
 

@@ -5,7 +5,7 @@
  * Weights: every weight row's learned step size is cut to a quarter, so a large share of the weights clips. The
  * gradient of each weight must then be exactly 0 where the test's own clip rule says it clips, and exactly the
  * unmasked STE gradient elsewhere; the unmasked gradient is the same backward with the mask forced open (an
- * internal of model/qat_internal.h), and it is non-zero on many of the clipped weights, so a missing mask shows.
+ * internal of quant/qat/qat_internal.h), and it is non-zero on many of the clipped weights, so a missing mask shows.
  *
  * Activations: the logits site's learned step size is cut to an eighth, so many logits clamp. The classifier's
  * bias gradient is the batch sum of the logits gradient that passes the site, so it must equal
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check.h"
-#include "model/qat_internal.h"
+#include "tests/check.h"
+#include "quant/qat/qat_internal.h"
 #include "tests/rng.h"
 
 enum { V = 60, B = 6, T = 10, E = 8, K = 5 };
