@@ -1,3 +1,4 @@
+/* checkpoints/: HDF5 tensor files written whole or not at all and read back with every shape checked. */
 /* Checkpoint files: HDF5 files of named datasets plus root attributes. This layer knows nothing
  * of models or training; the trainer decides what goes in and composes these calls.
  *

@@ -1,3 +1,4 @@
+/* cli/: the distill command. */
 /* The distill command: one file per subcommand; each returns the process exit status (0 or 1). */
 #ifndef DS_CLI_CLI_H
 #define DS_CLI_CLI_H

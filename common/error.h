@@ -1,3 +1,4 @@
+/* common/: libc only: errors, whole-or-nothing file writes with fsync, the run lock, the ISA dispatch macro. */
 /* Errors in library code: a function returns 0 on success or -1 on failure, having filled a
  * ds_err with a message that names the file, dataset or line at fault. Only the CLI prints. */
 #ifndef DS_COMMON_ERROR_H

@@ -1,3 +1,4 @@
+/* data/: the teacher file: complete validation, hyperslab reads, the split/shuffle loader, a writer. */
 /* The teacher file of SPEC.md ("Teacher file"): an HDF5 file holding token ids and the teacher's
  * logits and/or sentence embeddings. ds_teacher_open validates the whole file (schema, types,
  * shapes and every value) in O(chunk) memory before anything trains; batches are then read with

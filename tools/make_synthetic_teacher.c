@@ -1,3 +1,4 @@
+/* tools/: generators for tests and benchmarks. */
 /* make_synthetic_teacher: writes a SPEC.md teacher file whose targets come from a fixed random transformer
  * encoder (the student architecture with wider, larger-variance random weights), over random token
  * sequences of random length. A known function of the tokens: what a student can learn, with no real model.

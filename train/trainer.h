@@ -1,3 +1,4 @@
+/* train/: the training loop and all it runs: losses, AdamW, schedules, evaluation, QAT, pruning, checkpoints. */
 /* A distillation run: the teacher, the student, the optimizer state and the loop that sequences them.
  * train/ only calls the model's forward/backward and the losses; it never reaches into a layer. */
 #ifndef DS_TRAIN_TRAINER_H

@@ -1,4 +1,4 @@
-/* quant/qat/: quantization-aware training: the integer-exact fake-quant simulation of the student (sites, observers, LSQ, STE), the graph it shares with the int8 builder, and that builder. */
+/* quant/qat/: quantization-aware training: the fake-quant simulation, the graph it shares with the int8 builder. */
 /* The QAT passes over a whole student (quant/qat/qat.h describes the scheme). ds_student_qat_attach gives a
  * student a QAT state and the hooks (model/qat_hooks.h) through which ds_student_forward and
  * ds_student_backward run these passes; the int8 model is built from the same state. */
