@@ -29,7 +29,7 @@ typedef enum {
 struct ds_compact_plan;
 
 /* Set with m->qat (quant/qat/qat_model.h describes each). The STE hooks are no-ops, and ste_copy returns its
- * input, unless the last forward was fake-quant. */
+ * input, unless the state is in fake-quant mode (the pass its last forward ran). */
 typedef struct ds_qat_hooks {
   ds_qat_pass (*pass)(const struct ds_qat *q);
   int (*forward)(ds_student *m, ds_err *err);

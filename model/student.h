@@ -23,9 +23,9 @@ typedef struct {
   float *head_mask[DS_MAX_LAYERS], *ffn_mask[DS_MAX_LAYERS];
   /* Vocabulary pruning (model/vocab_map.h): teacher ids -> embedding rows; NULL = ids are rows. Owned. */
   ds_vocab_map *vocab_map;
-  /* Quantization-aware training (quant/qat/qat_model.h): NULL = a float model. Owned; in its fake-quant mode
-   * forward and backward run the integer-exact simulation through qat_hooks (model/qat_hooks.h), which the
-   * attaching code sets with it. */
+  /* Quantization-aware training (quant/qat/qat_model.h): NULL = a float model. Owned; in its fake-quant mode the
+   * forward pass runs the integer-exact simulation and backward its straight-through estimator, through qat_hooks
+   * (model/qat_hooks.h), which the attaching code sets with it. */
   struct ds_qat *qat;
   const struct ds_qat_hooks *qat_hooks;
   /* Activations of the last forward pass and their gradients: buffers sized for acts_B x acts_T padded

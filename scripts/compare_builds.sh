@@ -7,7 +7,7 @@
 #   - a transformer trained 120 steps with structured pruning and QAT (fake-quant from step 40), exported native / ONNX (int8, --uint8, --w8a16, float) / encodings / TFLite;
 #   - a static student (arch = static) with vocabulary pruning and QAT, exported native / ONNX / TFLite;
 #   - the transformer with learned step sizes (learn_scales = true), its checkpoints and eval only;
-#   - `distill eval` of both checkpoints, float and --int8.
+#   - `distill eval` of each run's checkpoint, float and --int8.
 # Compared: the checkpoints' parameters bit for bit (ckpt_params_equal), every export byte for byte,
 # metrics.csv and summary.json without their timing columns, config.cfg without its path line, and the eval JSON. Exit 0 when all are equal,
 # 1 when anything differs (each difference is printed), 2 when a build or a run fails.

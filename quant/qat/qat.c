@@ -298,8 +298,11 @@ int ds_qat_ensure_mem(ds_qat *q, const ds_student_shape *s, int B, int T, ds_err
   size_t need = 0;
   for (int i = 0; i < q->n_sites; i++) need += ALIGN_UP(ds_qat_site_numel(q, i)) * (1 + sizeof(float));
   const size_t nio = N * (size_t)max_out;
+  /* xf holds the input codes of any FC and, in backward, a masked copy of any one site's gradient: the widest
+   * token site (N x max_in) or the logits (B x n_classes, wider when rows are short and classes many). */
+  const size_t n_xf = N * max_in > (size_t)B * s->n_classes ? N * max_in : (size_t)B * s->n_classes;
   const int chunked = max_in > DS_QAT_EXACT_K;
-  need += ALIGN_UP(N * max_in * sizeof(float)) + ALIGN_UP(nio * sizeof(float)) +
+  need += ALIGN_UP(n_xf * sizeof(float)) + ALIGN_UP(nio * sizeof(float)) +
           (chunked ? ALIGN_UP(nio * sizeof(double)) : 0) + ALIGN_UP(nio * sizeof(int32_t)) +
           2 * ALIGN_UP((size_t)max_rows * sizeof(int32_t)) + 2 * ALIGN_UP((size_t)max_out * sizeof(int32_t)) +
           ALIGN_UP(N * sizeof(int32_t)) + ALIGN_UP((size_t)threads * row_len * sizeof(float)) +
@@ -327,7 +330,7 @@ int ds_qat_ensure_mem(ds_qat *q, const ds_student_shape *s, int B, int T, ds_err
     CARVE(q->site[i].codes, n);
     CARVE(q->site[i].pre, n * sizeof(float));
   }
-  CARVE(scr->xf, N * max_in * sizeof(float));
+  CARVE(scr->xf, n_xf * sizeof(float));
   CARVE(scr->tmp, nio * sizeof(float));
   scr->accd = NULL;
   if (chunked) CARVE(scr->accd, nio * sizeof(double));

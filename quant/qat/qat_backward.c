@@ -78,7 +78,7 @@ void ds_qat_ste(ds_student *m, int site, float *grad, long rows, int width, int 
 const float *ds_qat_ste_copy(ds_student *m, int site, const float *grad, float *dst, long n) {
   ds_qat *q = faking(m);
   if (!q) return grad;
-  if (!dst) dst = q->scr->xf; /* (N, widest input): holds any one site's gradient */
+  if (!dst) dst = q->scr->xf; /* sized for any one site's gradient (ds_qat_ensure_mem) */
   memcpy(dst, grad, sizeof(float) * (size_t)n);
   site_backward(q, site, dst, n, 1, 1, 0);
   return dst;

@@ -1,5 +1,5 @@
-/* Internals shared by the QAT files of quant/qat/ (qat.c, qat_forward.c, qat_backward.c, qat_observe.c,
- * qat_build.c). Not part of the public API. */
+/* Internals shared by the QAT files of quant/qat/ (qat.c, qat_attach.c, qat_forward.c, qat_backward.c,
+ * qat_observe.c, qat_build.c). Not part of the public API. */
 #ifndef DS_QUANT_QAT_QAT_INTERNAL_H
 #define DS_QUANT_QAT_QAT_INTERNAL_H
 
@@ -11,7 +11,8 @@
 
 /* Kernel scratch of one batch, views into ds_qat.mem after the sites' buffers. */
 struct ds_qat_scratch {
-  float *xf;          /* (N, max in) input codes as floats */
+  float *xf;          /* (N, max in) input codes as floats; in backward a masked copy of one site's gradient (at
+                       * least B x n_classes too) */
   float *tmp;         /* (N, max out) one sgemm chunk */
   double *accd;       /* (N, max out) chunk sums when an input is wider than DS_QAT_EXACT_K, else NULL */
   int32_t *acc;       /* (N, max out) accumulators */

@@ -15,15 +15,16 @@
 
 typedef struct {
   int vocab, max_len, dim, layers, heads, ffn, out_dim, classes, cls_pooling;
+  int prune; /* structured pruning before the build: head 0 of layer 0 and every third FFN neuron of the last layer */
   unsigned long seed;
 } fx_shape;
 
-/* The two students both exporters' tests build: mean pooling with a projection, and CLS pooling without one
- * (other widths, heads and vocabulary, so no size is hard-wired). */
+/* The two students both exporters' tests build: mean pooling with a projection and pruned heads and neurons, and
+ * CLS pooling without one (other widths, heads and vocabulary, so no size is hard-wired). */
 #define FX_N_SHAPES 2
 static const fx_shape fx_shapes[FX_N_SHAPES] = {
     {.vocab = 97, .max_len = 12, .dim = 16, .layers = 2, .heads = 2, .ffn = 40, .out_dim = 12, .classes = 5,
-     .cls_pooling = 0, .seed = 11},
+     .cls_pooling = 0, .prune = 1, .seed = 11},
     {.vocab = 61, .max_len = 9, .dim = 24, .layers = 1, .heads = 3, .ffn = 32, .out_dim = 0, .classes = 7,
      .cls_pooling = 1, .seed = 12},
 };
@@ -72,6 +73,10 @@ static int fx_build(ds_i8_model *m, const fx_shape *s, ds_err *err) {
     /* Real values uniform in +-amp: tables of order 1, matrices keeping a unit input near unit output. */
     const double amp = i == DS_T_TOK_EMB ? 1.0 : i == DS_T_POS_EMB ? 0.5 : t->ndim == 2 ? 1.7 / sqrt(t->shape[1]) : 0.1;
     for (size_t k = 0; k < t->numel; k++) x[k] = (float)(is_gain ? rng_uniform(&r, 0.8, 1.2) : rng_uniform(&r, -amp, amp));
+  }
+  if (s->prune) { /* the builder cuts them out: the exporters see the narrower layers a pruned run exports */
+    st.head_mask[0][0] = 0.0f;
+    for (int f = 0; f < s->ffn; f += 3) st.ffn_mask[s->layers - 1][f] = 0.0f;
   }
   const ds_quant_cfg qc = {.enabled = 1, .start_step = 2, .weight_bits = 8, .act_bits = 8, .observer = DS_OBS_MINMAX,
                            .freeze_step = -1};

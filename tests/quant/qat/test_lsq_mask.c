@@ -7,7 +7,7 @@
  * unmasked STE gradient elsewhere; the unmasked gradient is the same backward with the mask forced open (an
  * internal of quant/qat/qat_internal.h), and it is non-zero on many of the clipped weights, so a missing mask shows.
  *
- * Activations: the logits site's learned step size is cut to an eighth, so many logits clamp. The classifier's
+ * Activations: the logits site's learned step size is cut (to an eighth, a 32nd), so many logits clamp. The classifier's
  * bias gradient is the batch sum of the logits gradient that passes the site, so it must equal
  * sum_b [logit b, k inside the range] * d_logits[b, k], computed here from the site's pre-quantization values,
  * and differ clearly from the unmasked sum. */
@@ -19,7 +19,13 @@
 #include "quant/qat/qat_internal.h"
 #include "tests/rng.h"
 
-enum { V = 60, B = 6, T = 10, E = 8, K = 5 };
+/* Two students: one of the default kind, and one with short rows and many classes, whose B x K logits
+ * gradient is larger than the N x (widest input) QAT scratch its masked copy once overflowed into. */
+typedef struct {
+  int V, B, T, dim, layers, heads, ffn, E, K;
+  float logits_squeeze; /* the logits site's learned step size is divided by this */
+} lsq_case;
+static const lsq_case cases[] = {{60, 6, 10, 24, 2, 4, 32, 8, 5, 8.0f}, {30, 4, 2, 8, 1, 2, 16, 8, 64, 32.0f}};
 
 static void backward(ds_student *m, const float *d_emb, const float *d_logits, float *g) {
   ds_student_zero_grad(m);
@@ -27,19 +33,21 @@ static void backward(ds_student *m, const float *d_emb, const float *d_logits, f
   memcpy(g, m->grads, sizeof(float) * m->table.n_params);
 }
 
-int main(void) {
+static void check_case(const lsq_case *c) {
+  const int V = c->V, B = c->B, T = c->T, E = c->E, K = c->K;
+  printf("-- %d layer(s) of %d, %d classes, batch %d x %d\n", c->layers, c->dim, K, B, T);
   ds_err err = {{0}};
-  ds_student_shape s = {.vocab = V, .max_len = T, .dim = 24, .n_layers = 2, .head_dim = 6, .out_dim = E,
-                        .n_classes = K, .pooling = DS_POOL_MEAN};
-  for (int l = 0; l < 2; l++) s.heads[l] = 4, s.ffn[l] = 32;
+  ds_student_shape s = {.vocab = V, .max_len = T, .dim = c->dim, .n_layers = c->layers,
+                        .head_dim = c->dim / c->heads, .out_dim = E, .n_classes = K, .pooling = DS_POOL_MEAN};
+  for (int l = 0; l < c->layers; l++) s.heads[l] = c->heads, s.ffn[l] = c->ffn;
   ds_student m;
   CHECK_MSG(ds_student_init(&m, &s, &err) == 0, "%s", err.msg);
   ds_student_init_params(&m, 7);
   test_rng r = {11};
-  int32_t ids[B * T];
-  uint8_t mask[B * T];
+  int32_t *ids = malloc(sizeof(int32_t) * B * T);
+  uint8_t *mask = malloc((size_t)B * T);
   for (int i = 0; i < B * T; i++) ids[i] = (int32_t)rng_range(&r, 0, V - 1), mask[i] = i % T < 4 + (i / T) % 6;
-  float d_emb[B * E], d_logits[B * K];
+  float *d_emb = malloc(sizeof(float) * B * E), *d_logits = malloc(sizeof(float) * B * K);
   for (int i = 0; i < B * E; i++) d_emb[i] = (float)rng_uniform(&r, -1, 1);
   for (int i = 0; i < B * K; i++) d_logits[i] = (float)rng_uniform(&r, -1, 1);
 
@@ -53,10 +61,10 @@ int main(void) {
   CHECK(ds_student_forward(&m, ids, mask, B, T, &err) == 0);
   CHECK(q->lsq_ready);
 
-  /* Squeeze (log step sizes): every weight row's step size to a quarter, the logits site's to an eighth. */
+  /* Squeeze (log step sizes): every weight row's step size to a quarter, the logits site's by logits_squeeze. */
   const int logits_site = ds_qat_final_site(s.n_layers, DS_QF_LOGITS);
   for (size_t rw = 0; rw < q->n_wrows; rw++) q->lsq[q->n_sites + rw] -= logf(4.0f);
-  q->lsq[logits_site] -= logf(8.0f);
+  q->lsq[logits_site] -= logf(c->logits_squeeze);
   ds_qat_step_begin(q, 2);
   CHECK_MSG(ds_student_forward(&m, ids, mask, B, T, &err) == 0, "%s", err.msg);
 
@@ -143,6 +151,14 @@ int main(void) {
   free(g_open);
   free(g_again);
   free(wmask);
+  free(ids);
+  free(mask);
+  free(d_emb);
+  free(d_logits);
   ds_student_free(&m);
+}
+
+int main(void) {
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
   return check_report();
 }
