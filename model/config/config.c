@@ -72,6 +72,11 @@ static int line_parse(ds_config *c, char *line, int lineno, const char **section
   if (first_line[i])
     return ds_fail(err, "%s: duplicate key '%s' in [%s] (first set on line %d)", where, key, *section,
                    first_line[i]);
+  /* "key =#x" keeps "#x" ('#' right after '=' starts no comment), but the run folder's config.cfg would write it
+   * as "key = #x", a comment: refuse it here, as --set refuses such values (found by fuzz_config). */
+  if (comment_find(value))
+    return ds_fail(err, "%s: [%s] %s: value '%s' starts with '%c', which a written config would read as a comment",
+                   where, *section, key, value, *value);
   if (ds_cfg_key_assign(&ds_cfg_keys[i], c, value, where, err)) return -1;
   first_line[i] = lineno;
   c->key_line[i] = lineno;
