@@ -142,4 +142,23 @@ static int fx_write_reference(const ds_i8_model *m, const int32_t *ids, const ui
   return rc;
 }
 
+/* DIR/reference.json: the native runtime's outputs on FX_REFERENCE_ROWS random rows of seed `seed`, for the
+ * Python checks. */
+#define FX_REFERENCE_ROWS 200
+static int fx_write_random_reference(const ds_i8_model *m, unsigned long seed, const char *dir, ds_err *err) {
+  int32_t *ids = malloc(sizeof(int32_t) * FX_REFERENCE_ROWS * m->max_len);
+  uint8_t *mask = malloc((size_t)FX_REFERENCE_ROWS * m->max_len);
+  char path[1100];
+  int rc = ids && mask && snprintf(path, sizeof path, "%s/reference.json", dir) < (int)sizeof path ? 0 : -1;
+  if (rc == 0) {
+    fx_rows(m, FX_REFERENCE_ROWS, seed, ids, mask);
+    rc = fx_write_reference(m, ids, mask, FX_REFERENCE_ROWS, path, err);
+  } else {
+    ds_fail(err, "%s/reference.json: out of memory or path too long", dir);
+  }
+  free(ids);
+  free(mask);
+  return rc;
+}
+
 #endif

@@ -172,17 +172,7 @@ int main(int argc, char **argv) {
     }
     test_variants(&m, out ? dir : NULL);
     test_refusals(&m);
-    if (out) {
-      enum { N = 200 };
-      int32_t *ids = malloc(sizeof(int32_t) * N * m.max_len);
-      uint8_t *mask = malloc((size_t)N * m.max_len);
-      fx_rows(&m, N, 100 + s, ids, mask);
-      char path[600];
-      snprintf(path, sizeof path, "%s/reference.json", dir);
-      CHECK_MSG(fx_write_reference(&m, ids, mask, N, path, &err) == 0, "%s", err.msg);
-      free(ids);
-      free(mask);
-    }
+    if (out) CHECK_MSG(fx_write_random_reference(&m, 100 + (unsigned long)s, dir, &err) == 0, "%s", err.msg);
     ds_i8_model_free(&m);
   }
   return check_report();

@@ -149,14 +149,7 @@ int main(int argc, char **argv) {
         CHECK_MSG((t ? ds_tflite_export_with(&m, &p, path, &err) : ds_tflite_export(&m, path, &err)) == 0, "%s",
                   err.msg);
       }
-      enum { N = 200 };
-      int32_t *ids = malloc(sizeof(int32_t) * N * m.max_len);
-      uint8_t *mask = malloc((size_t)N * m.max_len);
-      fx_rows(&m, N, 100 + s, ids, mask);
-      snprintf(path, sizeof path, "%s/reference.json", dir);
-      CHECK_MSG(fx_write_reference(&m, ids, mask, N, path, &err) == 0, "%s", err.msg);
-      free(ids);
-      free(mask);
+      CHECK_MSG(fx_write_random_reference(&m, 100 + (unsigned long)s, dir, &err) == 0, "%s", err.msg);
     }
     ds_i8_model_free(&m);
   }
