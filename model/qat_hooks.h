@@ -28,8 +28,8 @@ typedef enum {
 
 struct ds_compact_plan;
 
-/* Set with m->qat (quant/qat/qat_model.h describes each). The STE hooks are no-ops, and ste_copy returns its
- * input, unless the state is in fake-quant mode (the pass its last forward ran). */
+/* Set with m->qat (quant/qat/qat_model.h describes each). ds_student_backward calls the backward hooks (ste,
+ * ste_copy, backward_weights, backward_end) only when pass() says the last forward was fake-quant. */
 typedef struct ds_qat_hooks {
   ds_qat_pass (*pass)(const struct ds_qat *q);
   int (*forward)(ds_student *m, ds_err *err);

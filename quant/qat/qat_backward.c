@@ -68,30 +68,23 @@ static void weights_backward(ds_qat *q, ds_student *m, const uint8_t *tok) {
   }
 }
 
-static ds_qat *faking(const ds_student *m) { return m->qat && m->qat->mode == DS_QAT_FAKE ? m->qat : NULL; }
-
+/* The hooks below run only inside ds_student_backward after a fake-quant forward (it decides that once). */
 void ds_qat_ste(ds_student *m, int site, float *grad, long rows, int width, int ld, int col0) {
-  ds_qat *q = faking(m);
-  if (q) site_backward(q, site, grad, rows, width, ld, col0);
+  site_backward(m->qat, site, grad, rows, width, ld, col0);
 }
 
 const float *ds_qat_ste_copy(ds_student *m, int site, const float *grad, float *dst, long n) {
-  ds_qat *q = faking(m);
-  if (!q) return grad;
+  ds_qat *q = m->qat;
   if (!dst) dst = q->scr->xf; /* sized for any one site's gradient (ds_qat_ensure_mem) */
   memcpy(dst, grad, sizeof(float) * (size_t)n);
   site_backward(q, site, dst, n, 1, 1, 0);
   return dst;
 }
 
-const ds_params *ds_qat_backward_weights(const ds_student *m) {
-  const ds_qat *q = faking(m);
-  return q ? &q->ph : &m->p;
-}
+const ds_params *ds_qat_backward_weights(const ds_student *m) { return &m->qat->ph; }
 
 void ds_qat_backward_end(ds_student *m) {
-  ds_qat *q = faking(m);
-  if (q && !q->defer_weights) weights_backward(q, m, q->tok_used);
+  if (!m->qat->defer_weights) weights_backward(m->qat, m, m->qat->tok_used);
 }
 
 void ds_qat_weights_backward(ds_student *m) {

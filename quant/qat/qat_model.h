@@ -15,16 +15,16 @@ int ds_student_qat_attach(ds_student *m, const ds_quant_cfg *cfg, ds_err *err);
 /* The fake-quant forward on m->ids/mask/B/T (set, checked and mapped by ds_student_forward), with
  * activations sized. Results in m->a as for the float forward. */
 int ds_qat_forward(ds_student *m, ds_err *err);
-/* The hooks of ds_student_backward, the one backward pass of both forwards; each is a no-op (or returns its
- * input) unless m runs the fake-quant forward, whose straight-through backward they make it.
+/* The hooks of ds_student_backward, the one backward pass of both forwards, which calls them only after a
+ * fake-quant forward: they make it that forward's straight-through backward.
  * ds_qat_ste: the estimator at site `site` on the gradient wrt its dequantized output, rows x width at columns
  * [col0, col0 + width) of rows of stride ld: adds the LSQ gradient of the site's step size (learned scales)
  * and zeroes what fell outside the clamp range. */
 void ds_qat_ste(ds_student *m, int site, float *grad, long rows, int width, int ld, int col0);
 /* The same on a copy of n values of grad, in dst or, when dst is NULL, in QAT scratch valid until the next
- * call; returns grad itself without fake-quant. For a gradient that reaches two sites (a residual branch). */
+ * call; returns the copy. For a gradient that reaches two sites (a residual branch). */
 const float *ds_qat_ste_copy(ds_student *m, int site, const float *grad, float *dst, long n);
-/* The weights the linear layers' backward multiplies by: the dequantized codes under fake-quant, else m->p. */
+/* The weights the linear layers' backward multiplies by: the dequantized codes of the last forward. */
 const ds_params *ds_qat_backward_weights(const ds_student *m);
 /* Closes a backward pass: the weights' LSQ gradients and STE masks, unless m->qat->defer_weights. */
 void ds_qat_backward_end(ds_student *m);
