@@ -371,7 +371,8 @@ static int run_node(ds_qat *q, ds_student *m, const ds_qat_node *nd, ds_err *err
     const ds_tensor_info *w = &t->tensors[nd->weight];
     const int rows = q->site[nd->in[0]].kind == DS_I8_ACT_VECTOR ? B : N, IC = w->shape[1];
     const int OC = nd->part >= 0 ? w->shape[0] / 3 : w->shape[0], r0 = nd->part >= 0 ? nd->part * OC : 0;
-    codes_to_floats(q->scr->xf, q->site[nd->in[0]].codes, (long)rows * IC);
+    /* k and v follow q on the same input (qat_graph.c), whose codes xf still holds: convert them once. */
+    if (nd->part <= 0) codes_to_floats(q->scr->xf, q->site[nd->in[0]].codes, (long)rows * IC);
     return fc_site(q, m, nd->in[0], rows, IC, nd->out, nd->weight, r0, OC,
                    m->params + t->tensors[nd->weight + 1].offset + r0, out.x, out.ld, out.col0, err);
   }
