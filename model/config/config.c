@@ -27,6 +27,20 @@ static char *comment_find(char *s) {
   return NULL;
 }
 
+/* Whatever ds_config_write() prints must read back the same: refuses a value with a line break or a '#'/';' that
+ * a .cfg file would read as a comment. In a file line only a leading one can remain ("key =#x" keeps "#x", since
+ * '#' right after '=' starts no comment), which config.cfg would write as "key = #x" (found by fuzz_config). */
+static int value_check(const char *where, const char *section, const char *key, char *value, ds_err *err) {
+  const char *c = comment_find(value);
+  if (c == value)
+    return ds_fail(err, "%s: [%s] %s: value '%s' starts with '%c', which a written config would read as a comment",
+                   where, section, key, value, *value);
+  if (c || strpbrk(value, "\r\n"))
+    return ds_fail(err, "%s: [%s] %s: value '%s' has a line break or a '#'/';' that a .cfg file would read as a "
+                   "comment", where, section, key, value);
+  return 0;
+}
+
 static char *text_copy(const char *s) {
   size_t n = strlen(s) + 1;
   char *d = malloc(n);
@@ -72,11 +86,7 @@ static int line_parse(ds_config *c, char *line, int lineno, const char **section
   if (first_line[i])
     return ds_fail(err, "%s: duplicate key '%s' in [%s] (first set on line %d)", where, key, *section,
                    first_line[i]);
-  /* "key =#x" keeps "#x" ('#' right after '=' starts no comment), but the run folder's config.cfg would write it
-   * as "key = #x", a comment: refuse it here, as --set refuses such values (found by fuzz_config). */
-  if (comment_find(value))
-    return ds_fail(err, "%s: [%s] %s: value '%s' starts with '%c', which a written config would read as a comment",
-                   where, *section, key, value, *value);
+  if (value_check(where, *section, key, value, err)) return -1;
   if (ds_cfg_key_assign(&ds_cfg_keys[i], c, value, where, err)) return -1;
   first_line[i] = lineno;
   c->key_line[i] = lineno;
@@ -169,12 +179,7 @@ int ds_config_set(ds_config *c, const char *assignment, const char *origin, ds_e
     ds_fail(err, "%s: unknown key '%s' in [%s]", origin, key, section);
     goto done;
   }
-  /* Whatever ds_config_write() prints must read back the same. */
-  if (strpbrk(value, "\r\n") || comment_find(value)) {
-    ds_fail(err, "%s: [%s] %s: value '%s' has a line break or a '#'/';' that a .cfg file would read as a comment",
-            origin, section, key, value);
-    goto done;
-  }
+  if (value_check(origin, section, key, value, err)) goto done;
   if (ds_cfg_key_assign(&ds_cfg_keys[i], c, value, origin, err) == 0) {
     c->key_line[i] = 0;
     rc = 0;
