@@ -16,8 +16,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "data/teacher.h"
-#include "quant/int8/int8_model.h"
+#include "data/data.h"
+#include "quant/int8/int8.h"
 #include "quant/qat/qat.h"
 #include "train/checkpoint_state.h"
 

@@ -1,5 +1,5 @@
 /* bench_reader: the HDF5 teacher reader alone, as training drives it: shuffled training batches from
- * data/loader.h (hyperslab reads of shuffle windows) for at least --seconds, after one warm-up batch.
+ * data/data.h (hyperslab reads of shuffle windows) for at least --seconds, after one warm-up batch.
  *
  *   bench_reader --teacher T.h5 [--batch 64] [--len 32] [--seconds 2]
  *
@@ -10,8 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "data/loader.h"
-#include "data/teacher.h"
+#include "data/data.h"
 
 int main(int argc, char **argv) {
   const char *path = NULL;

@@ -18,10 +18,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "model/threads.h"
-#include "data/teacher.h"
+#include "kernels/kernels.h"
+#include "data/data.h"
 #include "model/config/config.h"
-#include "model/student.h"
+#include "model/model.h"
 #include "train/losses.h"
 #include "train/optimizer.h"
 
@@ -75,7 +75,7 @@ static int parse_opts(bench_opts *o, int argc, char **argv) {
 }
 
 /* Matmul FLOPs of the last forward pass, as executed: every linear layer on the token rows it ran on (padding
- * is dropped, model/token_pack.h) and both attention products on each sequence's own length. */
+ * is dropped, kernels/kernels.h) and both attention products on each sequence's own length. */
 static double forward_flops(const ds_student *m, int B) {
   const ds_student_shape *s = &m->shape;
   const double N = m->pack.n_rows, C = s->dim, E = ds_student_emb_dim(s), S = (double)ds_token_pack_scores(&m->pack);

@@ -10,7 +10,7 @@ teacher file, and trains the same model the same way distill does:
     1 - cos (norms clamped at 1e-8) or MSE on embeddings, in-batch similarity KL, config weights;
   - torch.optim.AdamW over all parameters (decoupled decay, as train/optimizer.c), clipping of the
     global gradient norm, warmup + cosine/linear/constant schedule of train/schedule.c;
-  - the split of data/loader.h (row r validates iff floor((r+1) f) > floor(r f)) and the
+  - the split of data/data.h (row r validates iff floor((r+1) f) > floor(r f)) and the
     validation metrics of train/evaluate.c (mean cosine, top-1 agreement of argmaxes, KL at T=1).
 Only the order of training rows differs (a seeded per-epoch permutation), as does the init draw.
 

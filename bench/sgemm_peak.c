@@ -5,8 +5,8 @@
  * Three layouts of the same P threads, each timed R times on an N x N x N product (median and best reported):
  *  - "openblas": one cblas_sgemm with OpenBLAS's own P threads (the usual way to quote a BLAS peak);
  *  - "omp-split": OpenBLAS single-threaded inside P OpenMP threads, each taking N/P rows of the output;
- *  - "ds_sgemm": distill's own GEMM (model/ops_gemm.c: AVX-512 where the CPU has it, else OpenBLAS) in the same
- *    split -- how model/ops_linear.c runs every layer.
+ *  - "ds_sgemm": distill's own GEMM (kernels/ops_gemm.c: AVX-512 where the CPU has it, else OpenBLAS) in the same
+ *    split -- how kernels/ops_linear.c runs every layer.
  * OpenBLAS's kernel is the one it picked for this CPU, or the one OPENBLAS_CORETYPE names.
  * Prints one line per layout: `sgemm_peak <layout> n <N> threads <P> gflops <median> best <max>`. */
 #include <cblas.h>
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "model/ops.h"
+#include "kernels/kernels.h"
 
 void openblas_set_num_threads(int n);
 

@@ -125,7 +125,7 @@ echo
 echo "sgemm peak, n 2048, $THREADS threads, best of 5 per round, median of rounds (GFLOP/s):"
 echo "  OpenBLAS as configured (core ${OPENBLAS_CORETYPE:-auto}): $pc   [rounds:$P_CFG ]"
 [ -n "$P_AUTO" ] && echo "  OpenBLAS with its own choice of core (OPENBLAS_CORETYPE unset): $pa   [rounds:$P_AUTO ]"
-echo "  distill's ds_sgemm (model/ops_gemm.c): $pd   [rounds:$P_DS ]"
+echo "  distill's ds_sgemm (kernels/ops_gemm.c): $pd   [rounds:$P_DS ]"
 echo "  => peak used below: $PEAK"
 echo "load average during rounds:$LOADS"
 echo
@@ -152,7 +152,7 @@ train_table() { # train_table DISTILL_SPS TORCH_SPS GFLOPS KERNEL_PEAK [rss]: on
 first=${SIZES%% *}
 echo "## Training step (samples/s, median of $ROUNDS rounds), OpenBLAS core ${OPENBLAS_CORETYPE:-auto} (as configured here)"
 echo "## Sentences of random length 4-32 tokens: $(awk -v f="${D_ROWS[$first]}" 'BEGIN { printf "%.0f%%", 100 * f }') of" \
-  "the positions are real tokens. distill drops the padding rows (model/token_pack.h); PyTorch computes and masks them."
+  "the positions are real tokens. distill drops the padding rows (kernels/kernels.h); PyTorch computes and masks them."
 echo "## GFLOP/s: the matmul FLOPs distill executed (padding dropped); of kernel: against the sgemm peak of the"
 echo "## OpenBLAS kernel the run used (core ${OPENBLAS_CORETYPE:-auto}: $pc); of best: against the best peak above ($PEAK)."
 train_table D_SPS T_SPS D_GF "$pc" rss
@@ -211,7 +211,7 @@ echo "## distill CLI, dim 128 x 2, 40 steps (incl. HDF5 reads, 1 evaluation, 1 c
 rd=$(kv "$WORK/reader" samples_per_sec)
 fastest=$(for s in $SIZES; do echo "${D_SPS[$s]}" | median; done | sort -g | tail -1)
 echo
-echo "## HDF5 reader (data/loader.h, shuffled batches of 64 from a 50,000-row file in the page cache):" \
+echo "## HDF5 reader (data/data.h, shuffled batches of 64 from a 50,000-row file in the page cache):" \
   "$rd samples/s, $(div "$rd" "$fastest")x the fastest training above ($fastest samples/s); peak RSS" \
   "$(mb "$(kv "$WORK/reader" maxrss_kb)")"
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/error.h"
+#include "common/common.h"
 
 #define DS_CKPT_MAX_DIMS 8
 

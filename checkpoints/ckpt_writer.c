@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/atomic_file.h"
+#include "common/common.h"
 #include "h5/h5.h"
 #include "checkpoints/ckpt_h5.h"
 

@@ -9,8 +9,7 @@
 
 #include "cli/cli.h"
 #include "tokenizer/tokenizer.h"
-#include "train/checkpoint_state.h"
-#include "train/qat_train.h"
+#include "train/train.h"
 
 static const char *embed_help =
     "usage: distill embed --model M (--ids \"101 7592 102\" | --text \"...\")\n"

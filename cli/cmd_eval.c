@@ -5,9 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "train/checkpoint_state.h"
-#include "train/qat_train.h"
-#include "train/trainer.h"
+#include "train/train.h"
 
 static const char *eval_help =
     "usage: distill eval --checkpoint C.ckpt --teacher V.h5 [--int8] [--json] [--batch-size N]\n"

@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 #include "quant/export/export.h"
-#include "train/qat_train.h"
+#include "train/train.h"
 
 static const char *export_help =
     "usage: distill export --checkpoint C --format native|onnx|tflite|encodings --out FILE [--target T]\n"

@@ -5,9 +5,9 @@
 
 #include "checkpoints/ckpt.h"
 #include "cli/cli.h"
-#include "data/teacher.h"
+#include "data/data.h"
 #include "quant/export/export.h"
-#include "quant/int8/int8_model.h"
+#include "quant/int8/int8.h"
 
 static const char *inspect_help =
     "usage: distill inspect FILE\n"

@@ -12,12 +12,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "common/atomic_file.h"
-#include "common/run_lock.h"
+#include "common/common.h"
+#include "kernels/kernels.h"
 #include "cli/progress.h"
-#include "model/threads.h"
-#include "train/dist_step.h"
-#include "train/trainer.h"
+#include "train/train.h"
 
 static const char *train_help =
     "usage: distill [train] --teacher T.h5 --student S.cfg [--out DIR] [flags]\n"
@@ -126,7 +124,7 @@ static int rank_error(const ds_dist *d, const char *fmt, ...) {
 #define HOLDS_RUN_MSG "%s already holds a run; continue it with --resume or choose another --out"
 static int holds_run(const char *last, const char *summary) { return file_exists(last) || file_exists(summary); }
 
-/* Temporary files a killed run may have left beside the files it replaces atomically (common/atomic_file.h).
+/* Temporary files a killed run may have left beside the files it replaces atomically (common/common.h).
  * The next write of each would replace its own, but best.ckpt may never be written again: with the folder
  * locked, no other run is writing them, so they go now. */
 static void remove_stale_tmp(const char *dir) {
@@ -147,56 +145,54 @@ static int train_locked(const ds_config *cfg, const char *dir, const char *last,
   if (want_resume && !resume) resume = last;
   if (want_resume && !file_exists(resume)) return cli_error("--resume: no checkpoint at %s", resume);
 
-  ds_trainer tr;
+  ds_trainer *tr;
   ds_threads_set(cfg->train.threads);
-  if (ds_trainer_open(&tr, cfg, &err)) return rank_error(dist, "%s", err.msg);
-  if ((want_resume && ds_trainer_resume(&tr, resume, &err)) || ds_dist_step_open(&tr, dist, &err)) {
-    ds_trainer_close(&tr);
-    return rank_error(dist, "%s", err.msg);
-  }
+  if (ds_trainer_create(&tr, cfg, dist, want_resume ? resume : NULL, &err)) return rank_error(dist, "%s", err.msg);
+  const ds_trainer_view opened = ds_trainer_view_of(tr);
   /* Everything checked: only now does the run folder appear. */
   const int root = ds_dist_is_root(dist);
   if (root && mkdir_p(dir) != 0) {
     const int e = errno;
-    ds_trainer_close(&tr);
+    ds_trainer_destroy(tr);
     return rank_error(dist, "%s: cannot create the run folder (%s)", dir, strerror(e));
   }
   if (root && *lock < 0) {
     if (ds_run_lock_acquire(dir, lock, &err)) {
-      ds_trainer_close(&tr);
+      ds_trainer_destroy(tr);
       return rank_error(dist, "%s", err.msg);
     }
     /* Another run may have created the folder, trained and ended between the first check and the lock. */
     if (!want_resume && holds_run(last, summary)) {
-      ds_trainer_close(&tr);
+      ds_trainer_destroy(tr);
       return rank_error(dist, HOLDS_RUN_MSG, dir);
     }
   }
   if (root) remove_stale_tmp(dir);
-  if (root && write_config(&tr.cfg, dir, &err) != 0) {
-    ds_trainer_close(&tr);
+  if (root && write_config(opened.cfg, dir, &err) != 0) {
+    ds_trainer_destroy(tr);
     return rank_error(dist, "%s", err.msg);
   }
   const int quiet_here = cfg->train.quiet || !root;
   cli_progress prog;
-  cli_progress_init(&prog, &tr, dir, quiet_here);
+  cli_progress_init(&prog, &opened, dir, quiet_here);
   if (!quiet_here && ds_dist_size(dist) > 1)
     fprintf(stderr, "distill: %d processes, each computing %ld or %ld rows of every batch of %d\n",
             ds_dist_size(dist), (long)cfg->train.batch_size / ds_dist_size(dist),
             ((long)cfg->train.batch_size + ds_dist_size(dist) - 1) / ds_dist_size(dist), cfg->train.batch_size);
-  const int rc = ds_trainer_run(&tr, dir, root ? cli_progress_report : NULL, &prog, &err);
+  const int rc = ds_trainer_run(tr, dir, root ? cli_progress_report : NULL, &prog, &err);
   cli_progress_finish(&prog);
   if (rc) {
-    ds_trainer_close(&tr);
+    ds_trainer_destroy(tr);
     return rank_error(dist, "%s", err.msg);
   }
   if (!quiet_here) {
-    cli_print_summary(&tr, dir);
+    const ds_trainer_view done = ds_trainer_view_of(tr);
+    cli_print_summary(&done, dir);
     if (ds_dist_size(dist) > 1)
       fprintf(stderr, "distill: %d processes: %.1f%% of the step time in communication\n", ds_dist_size(dist),
-              100.0 * tr.par.comm_seconds / (tr.par.step_seconds > 0 ? tr.par.step_seconds : 1.0));
+              100.0 * done.comm_seconds / (done.step_seconds > 0 ? done.step_seconds : 1.0));
   }
-  ds_trainer_close(&tr);
+  ds_trainer_destroy(tr);
   return 0;
 }
 
@@ -289,7 +285,7 @@ static int train_main(int argc, char **argv, int is_run, const ds_dist *dist) {
   snprintf(summary, sizeof summary, "%s/summary.json", dir);
   struct stat st;
   if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) return cli_error("%s: not a directory: --out must name a run folder", dir);
-  /* One run per folder (common/run_lock.h). An existing folder is locked before anything else, so a second
+  /* One run per folder (common/common.h). An existing folder is locked before anything else, so a second
    * run is refused at once with that reason; a new one once it is created, after every check. The first
    * process of a data-parallel run holds the lock for all of them. */
   int lock = -1;

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "model/threads.h"
+#include "kernels/kernels.h"
 
 static const char *usage =
     "distill: knowledge distillation into a small int8 embedding model\n"

@@ -13,29 +13,29 @@ static void format_duration(char *out, size_t n, double s) {
     snprintf(out, n, "%ldm%02lds", t / 60, t % 60);
 }
 
-void cli_progress_init(cli_progress *p, const ds_trainer *tr, const char *dir, int quiet) {
+void cli_progress_init(cli_progress *p, const ds_trainer_view *run, const char *dir, int quiet) {
   p->tty = isatty(fileno(stderr));
   p->quiet = quiet;
   p->line_open = 0;
-  const long steps = tr->cfg.train.steps;
+  const long steps = run->cfg->train.steps;
   p->plain_every = steps >= 20 ? steps / 20 : 1;
   if (quiet) return;
-  const ds_teacher_info *info = ds_teacher_get_info(tr->teacher);
-  const ds_student_shape *s = &tr->model.shape;
+  const ds_teacher_info *info = run->teacher;
+  const ds_student_shape *s = &run->model->shape;
   fprintf(stderr, "distill: teacher %s (%s): %ld rows x %d tokens, %d classes, embeddings %d\n", info->path,
           info->name[0] ? info->name : "unnamed", info->n_rows, info->seq_len, info->n_classes, info->emb_dim);
   if (s->arch == DS_ARCH_STATIC)
     fprintf(stderr, "distill: static student (token table, mean, projection) dim %d, embedding %d: %zu parameters\n",
-            s->dim, ds_student_emb_dim(s), tr->model.table.n_params);
+            s->dim, ds_student_emb_dim(s), run->model->table.n_params);
   else
     fprintf(stderr, "distill: student dim %d, %d layers, %d heads, ffn %d, embedding %d: %zu parameters\n", s->dim,
-            s->n_layers, s->heads[0], s->ffn[0], ds_student_emb_dim(s), tr->model.table.n_params);
+            s->n_layers, s->heads[0], s->ffn[0], ds_student_emb_dim(s), run->model->table.n_params);
   fprintf(stderr, "distill: %ld train / %ld validation rows; %ld steps of %d; run folder %s\n",
-          ds_loader_n_train(tr->loader), ds_loader_n_val(tr->loader), steps, tr->cfg.train.batch_size, dir);
-  if (tr->step > 0)
-    fprintf(stderr, "distill: resumed at step %ld\n", tr->step);
-  else if (tr->init_note[0])
-    fprintf(stderr, "%s\n", tr->init_note);
+          run->n_train, run->n_val, steps, run->cfg->train.batch_size, dir);
+  if (run->step > 0)
+    fprintf(stderr, "distill: resumed at step %ld\n", run->step);
+  else if (run->init_note[0])
+    fprintf(stderr, "%s\n", run->init_note);
 }
 
 void cli_progress_report(void *ctx, const ds_train_progress *p) {
@@ -77,13 +77,13 @@ void cli_progress_finish(cli_progress *p) {
   p->line_open = 0;
 }
 
-void cli_print_summary(const ds_trainer *tr, const char *dir) {
-  const ds_eval_metrics *v = &tr->last_val;
+void cli_print_summary(const ds_trainer_view *run, const char *dir) {
+  const ds_eval_metrics *v = &run->last_val;
   char wall[32];
-  format_duration(wall, sizeof wall, tr->wall_seconds);
-  fprintf(stderr, "\ndistill: done: %ld steps in %s (%.0f samples/s), %zu parameters\n", tr->step, wall,
-          tr->step * (double)tr->cfg.train.batch_size / (tr->wall_seconds > 0 ? tr->wall_seconds : 1),
-          ds_student_live_params(&tr->model));
+  format_duration(wall, sizeof wall, run->wall_seconds);
+  fprintf(stderr, "\ndistill: done: %ld steps in %s (%.0f samples/s), %zu parameters\n", run->step, wall,
+          run->step * (double)run->cfg->train.batch_size / (run->wall_seconds > 0 ? run->wall_seconds : 1),
+          ds_student_live_params(run->model));
   if (v->n > 0) {
     fprintf(stderr, "distill: validation (%ld rows): loss %.4f", v->n, v->loss);
     if (isfinite(v->cos)) fprintf(stderr, ", cosine to teacher %.4f", v->cos);
@@ -91,5 +91,5 @@ void cli_print_summary(const ds_trainer *tr, const char *dir) {
     fputc('\n', stderr);
   }
   fprintf(stderr, "distill: best step %ld; wrote %s/{config.cfg,metrics.csv,summary.json,last.ckpt,best.ckpt}\n",
-          tr->best_step, dir);
+          run->best_step, dir);
 }

@@ -1,5 +1,5 @@
-/* Whole-or-nothing file writes: see common/atomic_file.h. */
-#include "common/atomic_file.h"
+/* Whole-or-nothing file writes: see common/common.h. */
+#include "common/common.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
-/* The run folder's lock file: see common/run_lock.h. */
+/* The run folder's lock file: see common/common.h. */
 #define _DEFAULT_SOURCE
-#include "common/run_lock.h"
+#include "common/common.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "data/loader.h"
+#include "data/data.h"
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>

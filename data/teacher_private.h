@@ -5,7 +5,7 @@
 #include <hdf5.h>
 
 #include "h5/h5.h"
-#include "data/teacher.h"
+#include "data/data.h"
 
 struct ds_teacher {
   ds_teacher_info info;

@@ -1,4 +1,4 @@
-#include "data/teacher_writer.h"
+#include "data/data.h"
 
 #include <stdlib.h>
 #include <string.h>

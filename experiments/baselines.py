@@ -34,7 +34,7 @@ static_teacher     no training data but the token weights (Model2Vec): mu = mean
                    w-weighted mean of the token rows T_v). z_r = 0 if the weight sum is 0.
                    --static-pool mean (the default, Model2Vec's mean of weighted vectors): w'_v = w_v / (sum_v p_v w_v) (mean weight 1 over the
                    training tokens), E_v = w'_v P (T_v - mu), z_r = (sum_j m_rj E_{x_rj}) / n_r
-                   (a plain mean over the tokens, as model/init_teacher.h describes the C student);
+                   (a plain mean over the tokens, as model/model.h describes the C student);
                    the same numbers as the default for weights none.
 static_teacher_fit the same z_r; pred_r = (z_r - z_mean) A + y_mean with A [C, D] ridge-fitted on the
                    training rows like ridge_bow (lam = c * mean |z - z_mean|^2, c from C_GRID).

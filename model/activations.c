@@ -1,4 +1,4 @@
-#include "model/activations.h"
+#include "model/model.h"
 
 #include <string.h>
 

@@ -1,13 +1,11 @@
 /* Cutting masked units out of the flat buffers: every tensor is copied through its parameter view, and
  * only the tensors a unit owns a slice of (qkv, attn out, fc1, fc2, token embedding) are gathered. */
-#include "model/compact.h"
+#include "model/model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/qat_hooks.h"
-#include "model/vocab_map.h"
 
 void ds_compact_plan_free(ds_compact_plan *p) {
   free(p->mem);

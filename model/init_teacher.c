@@ -1,5 +1,5 @@
-/* Teacher-derived initialization: the recipe is in model/init_teacher.h. */
-#include "model/init_teacher.h"
+/* Teacher-derived initialization: the recipe is in model/model.h. */
+#include "model/model.h"
 
 #include <math.h>
 #include <stdlib.h>

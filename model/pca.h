@@ -4,7 +4,7 @@
 #ifndef DS_MODEL_PCA_H
 #define DS_MODEL_PCA_H
 
-#include "common/error.h"
+#include "common/common.h"
 
 /* x (n, d): mean (d) and the top k principal axes as rows of axes (k, d), by decreasing variance
  * (variance (k) receives the eigenvalues of the covariance, divided by n; may be NULL). Rows past d

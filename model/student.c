@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/ops.h"
-#include "model/qat_hooks.h"
-#include "model/student.h"
+#include "kernels/kernels.h"
+#include "model/model.h"
 
 static size_t mask_units(const ds_student_shape *s) {
   size_t n = 0;
@@ -72,7 +71,7 @@ void ds_student_free(ds_student *m) {
 
 void ds_student_zero_grad(ds_student *m) { memset(m->grads, 0, m->table.n_params * sizeof(float)); }
 
-/* The pass a QAT state (model/qat_hooks.h) has the next forward run; a float student's is always the float one. */
+/* The pass a QAT state (model/model.h) has the next forward run; a float student's is always the float one. */
 static ds_qat_pass qat_pass(const ds_student *m) { return m->qat ? m->qat_hooks->pass(m->qat) : DS_QAT_PASS_FLOAT; }
 
 /* The STE hooks of the backward pass: nothing, and the gradient itself, without fake-quant. */

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model/student.h"
+#include "model/model.h"
 
 int ds_student_shape_from_config(ds_student_shape *s, const ds_student_cfg *cfg, int vocab,
                                  int teacher_emb_dim, int n_classes, ds_err *err) {
@@ -106,7 +106,7 @@ const ds_tensor_info *ds_param_table_find(const ds_param_table *t, const char *n
 
 void ds_params_view(const ds_param_table *t, const ds_student_shape *s, float *base, ds_params *p) {
   memset(p, 0, sizeof *p);
-  /* The table is built in a fixed order (the slots of model/shape.h); walk it in that same order. */
+  /* The table is built in a fixed order (the slots of model/model.h); walk it in that same order. */
   const int encoder = s->arch != DS_ARCH_STATIC;
 #define AT(i) (base + t->tensors[(i)].offset)
   p->tok_emb = AT(DS_T_TOK_EMB);

@@ -1,4 +1,4 @@
-#include "model/vocab_map.h"
+#include "model/model.h"
 
 #include <stdlib.h>
 #include <string.h>

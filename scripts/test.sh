@@ -12,7 +12,7 @@ jobs=$(nproc)
 # Tests share two cores with each other (ctest -j): OpenMP threads must sleep, not spin, while they wait.
 export OMP_WAIT_POLICY=passive
 # distill's kernels thread with OpenMP; tests that call the library directly get OpenBLAS single-threaded here,
-# as the CLI sets it (model/threads.h: the caller owns thread counts).
+# as the CLI sets it (kernels/kernels.h: the caller owns thread counts).
 export OPENBLAS_NUM_THREADS=1
 if [ "${1:-}" = "--sanitize" ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDISTILL_SANITIZE=ON -DDISTILL_WERROR=ON >/dev/null
@@ -21,7 +21,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE slow
 elif [ "${1:-}" = "--own-gemm" ]; then
-  # The opt-in sgemm (model/ops_gemm.c) is compiled out of the default build: this keeps it from rotting.
+  # The opt-in sgemm (kernels/ops_gemm.c) is compiled out of the default build: this keeps it from rotting.
   cmake -S . -B build-own-gemm -DCMAKE_BUILD_TYPE=Release -DDISTILL_WERROR=ON -DDISTILL_OWN_GEMM=ON >/dev/null
   cmake --build build-own-gemm -j"$jobs" >/dev/null
   ctest --test-dir build-own-gemm --output-on-failure -j"$jobs" -LE shell

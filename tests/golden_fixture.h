@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "model/student.h"
+#include "model/model.h"
 
 typedef struct {
   hid_t file;

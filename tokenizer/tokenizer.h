@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "common/error.h"
+#include "common/common.h"
 
 #define DS_TOKENIZER_MAX_WORD_CHARS 100 /* longer words become [UNK], as in BERT */
 

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/threads.h"
-#include "data/teacher_writer.h"
-#include "model/student.h"
+#include "kernels/kernels.h"
+#include "data/data.h"
+#include "model/model.h"
 
 static const char *usage =
     "usage: make_synthetic_teacher --out FILE [--rows N] [--len L] [--min-len M] [--vocab V] [--classes K]\n"

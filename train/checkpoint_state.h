@@ -20,15 +20,5 @@
 /* Writes atomically (temporary file, then rename). */
 int ds_trainer_save(const ds_trainer *tr, const char *path, ds_err *err);
 
-/* A model loaded for use (eval, export, embed): shape, parameters, masks, config and vocabulary. */
-typedef struct {
-  ds_config cfg;
-  ds_student model;
-  char **vocab;      /* NULL when the checkpoint has none; one allocation, free(vocab) */
-  int n_vocab;
-  long step;
-} ds_loaded_model;
-int ds_model_load(ds_loaded_model *lm, const char *path, ds_err *err);
-void ds_loaded_model_free(ds_loaded_model *lm);
 
 #endif

@@ -10,25 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/error.h"
+#include "common/common.h"
+#include "train/train.h" /* ds_dist, ds_dist_size, ds_dist_rank */
 
-typedef struct {
-  int rank, size;  /* size 1: no MPI in use (a zeroed struct counts as a world of one too) */
-  int initialized; /* this process called MPI_Init (ds_dist_finalize then ends MPI) */
-} ds_dist;
-
-/* 1 when this binary was built with MPI. */
-int ds_dist_available(void);
-/* Joins the MPI job when the process was started by an MPI launcher (it sets OMPI_COMM_WORLD_SIZE, PMI_SIZE
- * or PMIX_RANK); otherwise, or without MPI, d is a world of one and MPI is never initialised. */
-int ds_dist_init(ds_dist *d, int *argc, char ***argv, ds_err *err);
-void ds_dist_finalize(ds_dist *d);
-/* Ends the whole job now with status `code` (MPI_Abort); returns only in a world of one. */
-void ds_dist_abort(const ds_dist *d, int code);
-
-static inline int ds_dist_size(const ds_dist *d) { return d && d->size > 1 ? d->size : 1; }
-static inline int ds_dist_rank(const ds_dist *d) { return ds_dist_size(d) > 1 ? d->rank : 0; }
-static inline int ds_dist_is_root(const ds_dist *d) { return ds_dist_rank(d) == 0; }
 /* Rank r's share of n items: [n r / size, n (r+1) / size), contiguous, sizes differing by at most one. */
 static inline void ds_dist_share_of(const ds_dist *d, int r, long n, long *lo, long *hi) {
   const long p = ds_dist_size(d);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "model/init_teacher.h"
+#include "model/model.h"
 
 static const char *const weight_names[] = {"none", "zipf", "sif"};
 

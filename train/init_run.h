@@ -1,5 +1,5 @@
 /* The run's side of [student] init: teacher-derived initialization from the teacher file (the
- * recipe is model/init_teacher.h), or the random one with a note saying why. */
+ * recipe is model/model.h), or the random one with a note saying why. */
 #ifndef DS_TRAIN_INIT_RUN_H
 #define DS_TRAIN_INIT_RUN_H
 

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "common/error.h"
+#include "common/common.h"
 
 #define DS_KNN_K 10
 #define DS_KNN_MAX_K 64           /* largest k ds_knn_neighbours takes */

@@ -9,11 +9,7 @@
 #include <stdint.h>
 
 #include "model/config/config.h"
-
-/* Unweighted value of each term (0 when its target is absent) and the weighted total. */
-typedef struct {
-  double total, kd, ce, emb, sim;
-} ds_loss_terms;
+#include "train/train.h" /* ds_loss_terms */
 
 /* The combined loss: kd_weight*kd + ce_weight*ce + emb_weight*emb + sim_weight*sim. Any of
  * t_logits, labels, t_emb may be NULL (the teacher lacks it): that term is 0 and its weight

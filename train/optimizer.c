@@ -3,7 +3,7 @@
 #include <math.h>
 #include <omp.h>
 
-#include "common/vec_clones.h"
+#include "common/common.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 #define DS_OMP_MIN 16384

@@ -1,6 +1,6 @@
 /* Structured pruning during training (SPEC.md [prune]): the sparsity schedule, unit importance and
  * pruning events that set the student's head and FFN masks. Masked units are cut out for real by
- * model/compact.h at the end of training; the trainer glue is in train/prune_run.h.
+ * model/model.h at the end of training; the trainer glue is in train/prune_run.h.
  *
  * Units and their parameters: a head h of layer l owns its hd rows of each of Q, K, V in qkv (with
  * their biases) and its hd columns of the attention output projection; an FFN neuron owns its row of
@@ -9,7 +9,7 @@
 #define DS_TRAIN_PRUNE_H
 
 #include "model/config/config.h"
-#include "model/student.h"
+#include "model/model.h"
 
 /* The cubic schedule of Zhu & Gupta: the fraction of units removed after `step` optimizer steps,
  * s_t = s_f (1 - (1 - (t - t0)/(t1 - t0))^3) for t0 <= t <= t1, 0 before t0 and s_f after t1

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/compact.h"
-#include "quant/qat/qat_model.h"
+#include "model/model.h"
+#include "quant/qat/qat.h"
 #include "train/prune.h"
 #include "train/prune_vocab.h"
 

@@ -15,7 +15,7 @@ void ds_prune_after_backward(ds_trainer *tr);
 /* log (n bytes) receives lines for the run log (pruning events, the structure before and after
  * compaction), or "" when nothing happened. */
 int ds_prune_after_step(ds_trainer *tr, char *log, size_t n, ds_err *err);
-/* Cuts the masked units out of the model and its Adam moments (model/compact.h). */
+/* Cuts the masked units out of the model and its Adam moments (model/model.h). */
 int ds_prune_compact(ds_trainer *tr, ds_err *err);
 /* 1 once the schedule has reached its final sparsity (always without pruning): only such models may
  * become best.ckpt, so the best model is as small as the last. */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/loader.h"
+#include "data/data.h"
 
 #define SCAN_ROWS 256
 

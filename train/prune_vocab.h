@@ -5,8 +5,8 @@
 #ifndef DS_TRAIN_PRUNE_VOCAB_H
 #define DS_TRAIN_PRUNE_VOCAB_H
 
-#include "data/teacher.h"
-#include "model/vocab_map.h"
+#include "data/data.h"
+#include "model/model.h"
 
 /* The id dropped ids map to (see above). vocab may be NULL. */
 int ds_prune_vocab_unk_id(const ds_teacher_info *info, const char *const *vocab, int n_vocab);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/qat/qat_model.h"
+#include "quant/qat/qat.h"
 #include "train/qat_train.h"
 
 int ds_qat_ckpt_write(const ds_student *m, ds_ckpt_writer *w, ds_err *err) {

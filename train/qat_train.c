@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#include "quant/qat/qat_model.h"
+#include "quant/qat/qat.h"
 #include "train/optimizer.h"
 
 void ds_qat_train_step_end(ds_trainer *tr, double lr) {

@@ -6,8 +6,8 @@
 #define DS_TRAIN_QAT_TRAIN_H
 
 #include "checkpoints/ckpt.h"
-#include "quant/int8/int8_model.h"
-#include "quant/qat/qat_model.h"
+#include "quant/int8/int8.h"
+#include "quant/qat/qat.h"
 #include "train/trainer.h"
 
 /* AdamW step (no weight decay) of the learned log step sizes, at the weights' learning rate. */
@@ -15,16 +15,6 @@ void ds_qat_train_step_end(ds_trainer *tr, double lr);
 /* Builds the int8 model and evaluates it with the integer runtime on the validation rows into
  * tr->int8_val (n = 0 when QAT is off or there is no validation row). */
 int ds_qat_train_finish(ds_trainer *tr, ds_err *err);
-
-/* Metrics of an int8 model over validation rows of a loader, or (loader NULL) every teacher row;
- * rows run in parallel, one runtime scratch per thread. */
-int ds_evaluate_int8(const ds_i8_model *im, const ds_loss_cfg *loss, ds_teacher *t, ds_loader *loader,
-                     int batch_size, ds_eval_metrics *out, ds_err *err);
-
-/* An int8 model from a file: a native model (quant/int8/int8_model.h), or a training checkpoint whose QAT
- * state gives the model (ds_qat_build_int8, with the checkpoint's vocabulary). A checkpoint without
- * QAT state is refused with a message saying how to get one. */
-int ds_int8_model_open(const char *path, ds_i8_model *im, ds_err *err);
 
 /* Checkpoint group /quant/ (written when the model has a QAT state):
  *   /quant/site_names            strings (n_sites): the int8 model's activation names, in site order

@@ -1,4 +1,4 @@
-#include "common/atomic_file.h"
+#include "common/common.h"
 #include "train/summary.h"
 
 #include <math.h>

@@ -7,7 +7,7 @@
 #ifndef DS_TRAIN_TOKEN_DROPOUT_H
 #define DS_TRAIN_TOKEN_DROPOUT_H
 
-#include "data/teacher.h"
+#include "data/data.h"
 
 /* Clears mask entries of the first n rows of b as above; returns how many tokens it dropped. p = 0 changes
  * nothing. */

@@ -1,38 +1,15 @@
-/* train/: the training loop and all it runs: losses, AdamW, schedules, evaluation, QAT, pruning, checkpoints. */
-/* A distillation run: the teacher, the student, the optimizer state and the loop that sequences them.
- * train/ only calls the model's forward/backward and the losses; it never reaches into a layer. */
+/* A distillation run as train/ itself sees it (callers outside the folder get train/train.h's opaque handle):
+ * the teacher, the student, the optimizer state and the loop that sequences them. train/ only calls the model's
+ * forward/backward and the losses; it never reaches into a layer. */
 #ifndef DS_TRAIN_TRAINER_H
 #define DS_TRAIN_TRAINER_H
 
-#include "model/config/config.h"
-#include "data/loader.h"
-#include "data/teacher.h"
-#include "model/student.h"
 #include "train/dist.h"
 #include "train/losses.h"
 #include "train/prune.h"
+#include "train/train.h"
 
-/* Metrics of a model over a set of teacher rows (NAN where the teacher lacks the target). */
-typedef struct {
-  long n;
-  double loss, cos, top1, kl, mse;
-  /* label_acc: argmax of the student's logits against the teacher file's `labels`; knn10: kNN@10 overlap of
-   * the student's and the teacher's embeddings over the evaluated rows (train/knn.h; NAN beyond
-   * DS_KNN_MAX_ROWS rows). */
-  double label_acc, knn10;
-} ds_eval_metrics;
 
-/* What the loop reports to its caller (the CLI prints it; library code never prints). */
-typedef struct {
-  long step, steps;
-  double loss, lr, samples_per_sec, eta_seconds, grad_norm;
-  ds_loss_terms terms;
-  int is_eval;            /* validation metrics below are fresh */
-  ds_eval_metrics val;
-  int new_best;
-  const char *message;    /* non-NULL: only a line for the run log (pruning events, structure); nothing else set */
-} ds_train_progress;
-typedef void (*ds_progress_fn)(void *ctx, const ds_train_progress *p);
 
 /* [train] token_rows state (train/token_rows.h). */
 typedef struct {
@@ -74,7 +51,7 @@ typedef struct {
   size_t reduce_floats;         /* floats all-reduced in the last step */
 } ds_dist_state;
 
-typedef struct {
+struct ds_trainer {
   ds_config cfg;
   char out_dir[DS_PATH_MAX];
   ds_dist dist;                 /* the processes of a data-parallel run (train/dist.h); a world of one by default */
@@ -98,19 +75,13 @@ typedef struct {
   ds_hidden_head hidden;        /* [loss] hidden_weight: token-level distillation */
   char init_note[1536];         /* how the parameters were initialised, one log line (train/init_run.h) */
   ds_eval_metrics init_val;     /* the validation metrics at step 0, before any update (n 0: not measured) */
-} ds_trainer;
+};
 
 /* Validates the config against the teacher (opened and fully checked here) and builds the student.
  * Creates nothing on disk. */
 int ds_trainer_open(ds_trainer *tr, const ds_config *cfg, ds_err *err);
 /* Restores parameters, optimizer, masks and data order from a checkpoint written by this run's config. */
 int ds_trainer_resume(ds_trainer *tr, const char *ckpt_path, ds_err *err);
-/* Trains until cfg.train.steps into out_dir (which must exist): metrics.csv, checkpoints, summary.json. */
-int ds_trainer_run(ds_trainer *tr, const char *out_dir, ds_progress_fn progress, void *ctx, ds_err *err);
 void ds_trainer_close(ds_trainer *tr);
-
-/* Evaluates the model on validation rows of the loader, or (loader NULL) on every row of the teacher. */
-int ds_evaluate(ds_student *m, const ds_loss_cfg *loss, ds_teacher *t, ds_loader *loader, int batch_size,
-                ds_eval_metrics *out, ds_err *err);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 
-#include "common/error.h"
+#include "common/common.h"
 
 #define DS_PATH_MAX 1024
 #define DS_OUT_DIM_TEACHER (-1) /* out_dim = teacher: project to the teacher's embedding size */

@@ -9,7 +9,7 @@
 #include "quant/export/export_encodings.h"
 #include "quant/export/export_onnx.h"
 #include "quant/export/export_tflite.h"
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h"
 #include <string.h>
 
 static int act_ok(const ds_i8_model *m, int a, ds_i8_act_kind kind) {

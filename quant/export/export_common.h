@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/error.h"
-#include "quant/int8/int8_model.h"
+#include "common/common.h"
+#include "quant/int8/int8.h"
 
 #define DS_EXPORT_MASK_MARGIN 24.0f
 

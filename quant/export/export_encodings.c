@@ -1,6 +1,6 @@
 /* The encodings JSON, collected from the float ONNX graph writer's report of every tensor
  * (export_onnx_graph.h) so that the two cannot disagree on which tensors exist. */
-#include "common/atomic_file.h"
+#include "common/common.h"
 #include "quant/export/export_encodings.h"
 
 #include <stdio.h>

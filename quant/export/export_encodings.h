@@ -10,9 +10,9 @@
 #ifndef DS_QUANT_EXPORT_EXPORT_ENCODINGS_H
 #define DS_QUANT_EXPORT_EXPORT_ENCODINGS_H
 
-#include "common/error.h"
+#include "common/common.h"
 #include "quant/export/export_onnx.h"
-#include "quant/int8/int8_model.h"
+#include "quant/int8/int8.h"
 
 /* Writes the JSON for the float graph that ds_onnx_export writes with the same params (whose
  * float_graph flag is ignored: it is always the float graph). */

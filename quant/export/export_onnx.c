@@ -4,7 +4,7 @@
  * transpose, gather) also sits between a DQ and a Q, on one grid. In the float graph the op writes "A"
  * directly. The shared helpers (ox_*) are in export_onnx_writer.c, the graph's inputs and outputs in
  * export_onnx_io.c. */
-#include "common/atomic_file.h"
+#include "common/common.h"
 #include "quant/export/export_onnx.h"
 
 #include <math.h>

@@ -19,8 +19,8 @@
 
 #include <stddef.h>
 
-#include "common/error.h"
-#include "quant/int8/int8_model.h"
+#include "common/common.h"
+#include "quant/int8/int8.h"
 
 #define DS_ONNX_OPSET 21
 #define DS_ONNX_IR_VERSION 10

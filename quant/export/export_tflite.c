@@ -1,6 +1,6 @@
 /* The TFLite graph of an int8 model (export_tflite.h). Activation tensors carry the int8 model's
  * names; intermediates add a suffix ("layers.0.ln1/var"). */
-#include "common/atomic_file.h"
+#include "common/common.h"
 #include "quant/export/export_tflite.h"
 
 #include <math.h>

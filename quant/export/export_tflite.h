@@ -23,8 +23,8 @@
 
 #include <stddef.h>
 
-#include "common/error.h"
-#include "quant/int8/int8_model.h"
+#include "common/common.h"
+#include "quant/int8/int8.h"
 
 /* The type of input_ids: each NPU toolchain gathers the embedding only with its own index type. */
 typedef enum {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/error.h"
+#include "common/common.h"
 
 #define TFL_MAX_DIMS 4
 #define TFL_MAX_IO 4

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/error.h"
+#include "common/common.h"
 
 #define DS_FB_MAX_FIELDS 64
 

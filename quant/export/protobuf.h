@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/error.h"
+#include "common/common.h"
 
 #define DS_PB_MAX_DEPTH 16
 

@@ -4,8 +4,7 @@
  * head_dim and T below 33025 (255 * 255 * n < 2^31). */
 #include <string.h>
 
-#include "quant/int8/int8_model.h"
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h"
 
 static int8_t requant(int64_t acc, const ds_i8_matmul_params *p) {
   if (acc > INT32_MAX) acc = INT32_MAX;

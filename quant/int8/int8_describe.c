@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "quant/int8/int8_model.h"
-#include "common/error.h"
+#include "quant/int8/int8.h"
+#include "common/common.h"
 
 static const char *op_name(ds_i8_op_kind k) {
   static const char *names[] = {"EMBED",   "POS_EMBED", "ADD",         "LAYERNORM", "FC",       "ATT_SCORES",

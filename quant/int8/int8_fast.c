@@ -2,8 +2,7 @@
  * zero point inside the loop) and the input zero point is folded in afterwards through the weight-row
  * sums: sum (x - zp) w = sum x w - zp sum w. The result is ds_i8_fc's, bit for bit, whenever the
  * plain product sum fits int32, which holds for in <= DS_I8_FC_FAST_MAX_IN (128 * 127 * in < 2^31). */
-#include "quant/int8/int8_model.h"
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h"
 
 void ds_i8_row_sums(const int8_t *w, int rows, int cols, int32_t *sums) {
   for (int r = 0; r < rows; r++) {

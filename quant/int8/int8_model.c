@@ -1,14 +1,13 @@
 /* The integer-only runtime: validates a model, derives its requantization parameters and runs its op
  * list on one sequence, every activation kept in caller-provided scratch (int8_model.h). */
-#include "quant/int8/int8_model.h"
+#include "quant/int8/int8.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/int8/int8_ops_vnni.h" /* speed: AVX-512/VNNI kernels where the CPU has them (FC, ADD, attention, LayerNorm, EMBED) */
-#include "common/error.h"
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h" /* speed: AVX-512/VNNI kernels where the CPU has them (FC, ADD, attention, LayerNorm, EMBED) */
+#include "common/common.h"
 
 #define ALIGN 16
 

@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/atomic_file.h"
-#include "quant/int8/int8_model.h"
-#include "common/error.h"
+#include "common/common.h"
+#include "quant/int8/int8.h"
 
 /* ---- a growing byte buffer for writing ---- */
 typedef struct {

@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h"
 
 static int act_range_ok(int32_t lo, int32_t hi) {
   return lo >= INT8_MIN && hi <= INT8_MAX && lo <= hi;

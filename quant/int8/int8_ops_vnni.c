@@ -8,13 +8,11 @@
  * each packed vector. The requantization (TFLite's MultiplyByQuantizedMultiplier with per-channel
  * multipliers, int64 lanes) is vectorised too and reproduces quant/int8/requant.c step by step, so the output is
  * ds_i8_fc's bit for bit. */
-#include "quant/int8/int8_ops_vnni.h"
+#include "quant/int8/int8.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "quant/int8/int8_model.h"
-#include "quant/int8/requant.h"
 
 #define VNNI_MAX_IN 4096 /* packed block of 16 rows on the stack: 16 * 4096 bytes; wider layers fall back */
 

@@ -4,10 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "quant/int8/int8_model.h"
-#include "common/error.h"
-#include "common/vec_clones.h"
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h"
+#include "common/common.h"
 
 static int multiplier_make(double real, int32_t *mult, int32_t *shift) {
   int sh;

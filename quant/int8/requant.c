@@ -1,4 +1,4 @@
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h"
 
 #include <math.h>
 

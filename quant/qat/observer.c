@@ -1,4 +1,4 @@
-#include "quant/qat/fake_quant.h"
+#include "quant/qat/qat.h"
 
 #include <math.h>
 

@@ -1,8 +1,8 @@
-/* Giving a student a QAT state: the hooks through which its passes run the simulation (model/qat_hooks.h), and
+/* Giving a student a QAT state: the hooks through which its passes run the simulation (model/model.h), and
  * the state of a student's compacted copy (structured pruning). */
 #include <string.h>
 
-#include "model/compact.h"
+#include "model/model.h"
 #include "quant/qat/qat_internal.h"
 
 static ds_qat_pass pass(const ds_qat *q) {

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "model/ops.h"
+#include "kernels/kernels.h"
 #include "quant/qat/qat_internal.h"
 
 static int lsq_acts(const ds_qat *q) { return q->cfg.learn_scales && q->lsq_ready && !q->frozen; }

@@ -1,4 +1,4 @@
-/* The int8 model of a QAT student (quant/int8/int8_model.h): the same weight codes, scales, biases,
+/* The int8 model of a QAT student (quant/int8/int8.h): the same weight codes, scales, biases,
  * activation parameters and lookup tables the fake-quant forward uses, with pruned heads and FFN
  * neurons cut out (a removed unit adds exactly zero to every accumulator it feeds, so cutting it
  * changes no integer). */

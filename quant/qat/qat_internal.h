@@ -3,7 +3,7 @@
 #ifndef DS_QUANT_QAT_QAT_INTERNAL_H
 #define DS_QUANT_QAT_QAT_INTERNAL_H
 
-#include "quant/qat/qat_model.h"
+#include "quant/qat/qat.h"
 
 /* Largest inner dimension one sgemm chunk may have for its int8 x int8 partial sums to stay exact
  * in float32: 1024 * 128 * 127 < 2^24. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One training run per run folder (common/run_lock.h), and run folders that cannot be written:
+# One training run per run folder (common/common.h), and run folders that cannot be written:
 #   - while a run trains, a second run on the same --out (fresh or --resume) exits 1 naming the folder and
 #     saying another run holds it, and changes nothing there;
 #   - after kill -9 of the first run its run.lock file is still there, yet `--resume` takes the folder and

@@ -1,4 +1,4 @@
-/* Whole-or-nothing writes (common/atomic_file.h): the file appears with exactly the bytes written and no
+/* Whole-or-nothing writes (common/common.h): the file appears with exactly the bytes written and no
  * PATH.tmp; a failure anywhere (missing folder, a full disk, the caller's abort) leaves the previous file
  * as it was, no PATH.tmp, and a message naming the file. The full disk is /dev/full, where every write
  * fails with ENOSPC at the flush. */
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "../check.h"
-#include "common/atomic_file.h"
+#include "common/common.h"
 
 static int exists(const char *p) { return access(p, F_OK) == 0; }
 

@@ -8,7 +8,7 @@
 
 #include "tests/data/fixture.h"
 
-#include "data/teacher.h"
+#include "data/data.h"
 #include "tests/check.h"
 
 /* Opens path expecting failure (-1, the handle reset to NULL); the message must name the path and contain

@@ -12,8 +12,7 @@
 #include "tests/data/expect_fail.h"
 #include "tests/data/fixture.h"
 
-#include "data/loader.h"
-#include "data/teacher.h"
+#include "data/data.h"
 #include "data/teacher_private.h"
 #include "tests/check.h"
 

@@ -7,8 +7,7 @@
 #include "tests/data/expect_fail.h"
 #include "tests/data/fixture.h"
 
-#include "data/teacher.h"
-#include "data/teacher_writer.h"
+#include "data/data.h"
 #include "tests/check.h"
 
 enum { N = 64, L = 6, C = 4, D = 3, V = 20 };

@@ -3,9 +3,7 @@
  * share (ds_loader_set_share) hands out exactly its slice of those batches, also after a restore. */
 #include "tests/data/fixture.h"
 
-#include "data/loader.h"
-#include "data/teacher.h"
-#include "data/teacher_writer.h"
+#include "data/data.h"
 #include "tests/check.h"
 
 enum { N = 5000, L = 6, D = 2, V = 30 }; /* N is not a multiple of the 256-row block */

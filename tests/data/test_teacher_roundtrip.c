@@ -3,8 +3,7 @@
  * targets, int64 labels, an h5py-style bool mask and fixed-length strings. */
 #include "tests/data/fixture.h"
 
-#include "data/teacher.h"
-#include "data/teacher_writer.h"
+#include "data/data.h"
 #include "tests/check.h"
 
 enum { N = 300, L = 12, C = 5, D = 7, V = 50 };

@@ -20,7 +20,7 @@
 #include "checkpoints/ckpt.h"
 #include "fuzz_util.h"
 #include "h5_mutate.h"
-#include "quant/int8/int8_model.h"
+#include "quant/int8/int8.h"
 #include "tokenizer/tokenizer.h"
 #include "train/checkpoint_state.h"
 #include "train/qat_train.h"

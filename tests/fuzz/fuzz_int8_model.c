@@ -1,4 +1,4 @@
-/* libFuzzer harness: the native int8 model loader (quant/int8/int8_model.h, docs/int8_format.md) and what
+/* libFuzzer harness: the native int8 model loader (quant/int8/int8.h, docs/int8_format.md) and what
  * runs a model it accepted: `distill inspect` (ds_i8_model_describe), `distill embed` (ds_i8_model_run)
  * and `distill export --checkpoint MODEL.native` (the ONNX, TFLite and encodings exporters).
  *
@@ -16,7 +16,7 @@
 
 #include "fuzz_util.h"
 #include "quant/export/export.h"
-#include "quant/int8/int8_model.h"
+#include "quant/int8/int8.h"
 
 #define MAX_SCRATCH (64u << 20)
 

@@ -1,4 +1,4 @@
-/* libFuzzer harness: the teacher-file validator (data/teacher.h ds_teacher_open) and everything that
+/* libFuzzer harness: the teacher-file validator (data/data.h ds_teacher_open) and everything that
  * trusts a file it accepted, on HDF5 files mutated at the dataset level (h5_mutate.h).
  *
  * Input: byte 0 picks the base file (tests/fuzz/bases/teacher*.h5, made by make_fuzz_bases), the rest is
@@ -16,8 +16,7 @@
 #include <string.h>
 
 #include "checkpoints/ckpt.h"
-#include "data/loader.h"
-#include "data/teacher.h"
+#include "data/data.h"
 #include "fuzz_util.h"
 #include "h5_mutate.h"
 #include "tokenizer/tokenizer.h"

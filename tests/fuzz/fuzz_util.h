@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/error.h"
+#include "common/common.h"
 
 static char fz_paths[8][256];
 static const char *fz_tags[8];

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "data/teacher_writer.h"
+#include "data/data.h"
 
 #define N 22
 #define L 8

@@ -45,7 +45,7 @@ def emb_dim(cfg):
 
 
 def param_shapes(cfg):
-    """(name, shape) of every trainable tensor, in the order of model/student.h."""
+    """(name, shape) of every trainable tensor, in the order of model/model.h."""
     C, hd = cfg["dim"], cfg["head_dim"]
     out = [("tok_emb.weight", (cfg["vocab"], C)), ("pos_emb.weight", (cfg["max_len"], C))]
     for l, (H, Fd) in enumerate(zip(cfg["heads"], cfg["ffn"])):

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""numpy reference of the PCA and the teacher-derived initialization (model/pca.h, model/init_teacher.h).
+"""numpy reference of the PCA and the teacher-derived initialization (model/pca.h, model/model.h).
 
 Writes tests/model/pca_golden.h (with pca_golden_c5.h and pca_golden_c16.h), which tests/model/test_pca_init.c compares ds_pca,
 ds_token_weights_compute, ds_student_init_from_teacher and ds_student_forward against.
@@ -173,7 +173,7 @@ def write_header(path, table, freq, ref):
     """pca_golden.h (inputs, PCA, token weights) and one pca_golden_cC.h per width C (the expected tables and
     embeddings), which pca_golden.h includes: each file stays short enough to read."""
     guard = "DS_TESTS_MODEL_PCA_GOLDEN_H"
-    out = [banner("The numpy reference of ds_pca and the teacher-derived initialization (model/init_teacher.h)\n"
+    out = [banner("The numpy reference of ds_pca and the teacher-derived initialization (model/model.h)\n"
                   " * that tests/model/test_pca_init.c compares against: inputs, PCA, token weights; the expected\n"
                   " * tables and embeddings per width are in the pca_golden_cC.h files included at the end."),
            "#ifndef %s\n#define %s\n\n#include <stdint.h>\n\n" % (guard, guard),

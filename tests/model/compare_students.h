@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "../check.h"
-#include "model/student.h"
+#include "model/model.h"
 
 /* ||a - b|| / ||b|| over n values. */
 static double rel_l2(const float *a, const float *b, size_t n) {

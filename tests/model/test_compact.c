@@ -8,8 +8,7 @@
 #include <string.h>
 
 #include "../check.h"
-#include "model/compact.h"
-#include "model/student.h"
+#include "model/model.h"
 
 enum { B = 3, T = 7, V = 50 };
 

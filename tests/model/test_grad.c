@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "../check.h"
-#include "model/ops.h"
-#include "model/student.h"
+#include "kernels/kernels.h"
+#include "model/model.h"
 #include "fd_check.h"
 
 #define H 1e-2

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "../check.h"
-#include "quant/qat/qat_model.h"
-#include "model/student.h"
+#include "quant/qat/qat.h"
+#include "model/model.h"
 #include "fd_check.h"
 
 #define H 1e-2

@@ -2,7 +2,7 @@
  * student of the project's first issue (vocab 4000, L 32, dim 128, 2 layers, 4 heads, ffn 512, out_dim 64,
  * 10 classes) has exactly 921,802 parameters, and pruned layers shrink it by exactly their units. */
 #include "../check.h"
-#include "model/student.h"
+#include "model/model.h"
 
 int main(void) {
   ds_student_cfg cfg = {.dim = 128, .layers = 2, .heads = 4, .ffn_dim = 512, .max_len = 32,

@@ -1,4 +1,4 @@
-/* PCA (model/pca.h) and the teacher-derived initialization (model/init_teacher.h) against the numpy
+/* PCA (model/pca.h) and the teacher-derived initialization (model/model.h) against the numpy
  * reference of tests/golden/pca_reference.py (golden numbers in tests/model/pca_golden.h):
  *  - ds_pca: mean, top-k axes with the sign convention, variances, rows past d zero (k < d and k > d), the same
  *    result when the rows span several of its 4096-row blocks, refusal of empty inputs;
@@ -15,9 +15,8 @@
 #include <string.h>
 
 #include "../check.h"
-#include "model/init_teacher.h"
+#include "model/model.h"
 #include "model/pca.h"
-#include "model/student.h"
 #include "tests/model/pca_golden.h"
 
 #define RTOL 1e-5

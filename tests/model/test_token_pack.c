@@ -1,4 +1,4 @@
-/* Dropping padding rows (model/token_pack.h) changes no result: the packed fast path and the padded fast path
+/* Dropping padding rows (kernels/kernels.h) changes no result: the packed fast path and the padded fast path
  * give the same embeddings, logits and parameter gradients, for mean and CLS pooling, with sequences that start
  * with padding and sequences that are padding only. Also checks the pack's bookkeeping on a small mask. */
 #include <gsl/gsl_randist.h>

@@ -9,7 +9,7 @@
 #include "../check.h"
 #include "../data/fixture.h"
 #include "model/config/config.h"
-#include "data/teacher_writer.h"
+#include "data/data.h"
 
 enum { N = 400, L = 8, V = 64, K = 4, D = 8 };
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "../check.h"
-#include "model/student.h"
+#include "model/model.h"
 #include "train/hidden_distill.h"
 #include "../model/fd_check.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "../check.h"
-#include "model/compact.h"
+#include "model/model.h"
 #include "train/prune.h"
 
 enum { C = 4, HD = 2, H = 2, F = 3 };

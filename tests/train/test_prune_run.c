@@ -11,11 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "model/threads.h"
+#include "kernels/kernels.h"
 #include "../check.h"
-#include "model/compact.h"
+#include "model/model.h"
 #include "checkpoints/ckpt.h"
-#include "data/teacher_writer.h"
+#include "data/data.h"
 #include "train/checkpoint_state.h"
 #include "train/prune.h"
 #include "train/trainer.h"

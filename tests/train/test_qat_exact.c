@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "../check.h"
-#include "quant/qat/qat_model.h"
+#include "quant/qat/qat.h"
 
 typedef struct {
   int layers, heads, dim, ffn, out_dim, classes, cls, learn, prune;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../check.h"
-#include "quant/qat/qat_model.h"
+#include "quant/qat/qat.h"
 
 enum { V = 50, B = 6, T = 10 };
 

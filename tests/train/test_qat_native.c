@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../check.h"
-#include "quant/qat/qat_model.h"
+#include "quant/qat/qat.h"
 
 static const char *path = "test_qat_native.i8";
 static const char *bad = "test_qat_native_bad.i8";

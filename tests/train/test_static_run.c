@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "model/threads.h"
+#include "kernels/kernels.h"
 #include "../check.h"
-#include "data/teacher_writer.h"
-#include "quant/qat/qat_model.h"
+#include "data/data.h"
+#include "quant/qat/qat.h"
 #include "train/checkpoint_state.h"
 #include "train/trainer.h"
 #include "run_fixture.h"

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/qat/qat_model.h"
-#include "quant/int8/int8_model.h"
+#include "quant/qat/qat.h"
+#include "quant/int8/int8.h"
 #include "tests/rng.h"
 
 typedef struct {

@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/int8/int8_model.h"
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h"
 #include "tests/check.h"
 #include "tests/rng.h"
 

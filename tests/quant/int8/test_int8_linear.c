@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "quant/int8/int8_ops.h"
-#include "quant/int8/requant.h"
-#include "quant/qat/fake_quant.h"
+#include "quant/int8/int8.h"
+#include "quant/qat/qat.h"
 #include "tests/check.h"
 #include "tests/rng.h"
 

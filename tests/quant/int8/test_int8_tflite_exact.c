@@ -16,7 +16,7 @@
 
 #include "tests/check.h"
 #include "quant/int8/int8_ops.h"
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h"
 
 #define FIXTURE DISTILL_SOURCE_DIR "/tests/quant/int8/fixtures/tflite_ops.txt"
 

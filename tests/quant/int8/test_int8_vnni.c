@@ -10,9 +10,7 @@
 #include <string.h>
 
 #include "tests/check.h"
-#include "quant/int8/int8_model.h"
-#include "quant/int8/int8_ops_vnni.h"
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h"
 
 static uint32_t rng_state = 12345u;
 static uint32_t rnd(void) { /* xorshift32: reproducible without libgsl (quant/int8/ links libc, libm and common/ only) */

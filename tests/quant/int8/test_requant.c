@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "quant/int8/requant.h"
+#include "quant/int8/int8.h"
 #include "tests/check.h"
 #include "tests/rng.h"
 

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "tests/check.h"
-#include "model/compact.h"
-#include "quant/qat/qat_model.h"
+#include "model/model.h"
+#include "quant/qat/qat.h"
 
 enum { V = 40, B = 4, T = 9 };
 

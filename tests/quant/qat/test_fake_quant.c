@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "quant/qat/fake_quant.h"
+#include "quant/qat/qat.h"
 #include "tests/check.h"
 #include "tests/rng.h"
 

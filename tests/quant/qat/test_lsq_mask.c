@@ -1,6 +1,6 @@
 /* The straight-through estimator's mask under learned step sizes (LSQ), exactly. With learned scales a weight or
  * an activation can fall outside the clip range (a max-abs weight scale never clips), and there the STE passes no
- * gradient: d fake_quant(x) / dx = 1 where qmin <= round(x / s) + zp <= qmax, else 0 (quant/qat/fake_quant.h).
+ * gradient: d fake_quant(x) / dx = 1 where qmin <= round(x / s) + zp <= qmax, else 0 (quant/qat/qat.h).
  *
  * Weights: every weight row's learned step size is cut to a quarter, so a large share of the weights clips. The
  * gradient of each weight must then be exactly 0 where the test's own clip rule says it clips, and exactly the

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../check.h"
-#include "model/ops.h"
+#include "kernels/kernels.h"
 
 static gsl_rng *rng;
 

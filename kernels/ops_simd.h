@@ -1,9 +1,9 @@
-/* Private to model/ops_*.c: hot loops compiled for several instruction sets with the best chosen at load
+/* Private to kernels/ops_*.c: hot loops compiled for several instruction sets with the best chosen at load
  * time, and a vectorisable exp.
  *
  * The library is built for baseline x86-64 (SSE2, 4 floats per instruction) so one binary runs anywhere; the
  * element-wise and row kernels (GELU, LayerNorm, softmax, bias) were then bound by instruction count, so they
- * are marked DS_VEC_CLONES (common/vec_clones.h). */
+ * are marked DS_VEC_CLONES (common/common.h). */
 #ifndef DS_MODEL_OPS_SIMD_H
 #define DS_MODEL_OPS_SIMD_H
 
@@ -17,7 +17,7 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-#include "common/vec_clones.h"
+#include "common/common.h"
 
 /* e^x for x clamped to [-87, 87] (so e^x and 1 / (1 + e^x) stay normal floats), in plain arithmetic the compiler vectorises:
  * x = n ln2 + r with |r| <= ln2/2, e^r by its Taylor series to r^7 (truncation error below 3e-9 relative,

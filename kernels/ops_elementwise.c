@@ -3,8 +3,8 @@
 #include <omp.h>
 #include <string.h>
 
-#include "model/ops.h"
-#include "model/ops_simd.h"
+#include "kernels/kernels.h"
+#include "kernels/ops_simd.h"
 
 #define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
 

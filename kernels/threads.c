@@ -1,5 +1,5 @@
-/* Thread setup for programs: see model/threads.h. */
-#include "model/threads.h"
+/* Thread setup for programs: see kernels/kernels.h. */
+#include "kernels/kernels.h"
 
 #include <omp.h>
 

@@ -1,4 +1,15 @@
-/* quant/int8/: the integer-only runtime (libc and libm only): the int8 model, its kernels and requantization. */
+/* quant/int8/: the integer-only runtime (libc, libm): kernels, requantization, the int8 model, its native file. */
+#ifndef DS_QUANT_INT8_H
+#define DS_QUANT_INT8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "quant/int8/int8_ops.h"
+#include "quant/int8/qparams.h"
+
+/* ==== the int8 model ==================================================================================== */
 /* The int8 model: an integer-only description of a trained student, and the runtime that runs it.
  *
  * This is what `distill export --format native` writes (docs/int8_format.md), what `distill embed`
@@ -14,7 +25,7 @@
  *    an embedding table), zero point 0, codes in [-(2^(b-1)-1), 2^(b-1)-1] ([-127, 127] at 8 bits).
  *  - Biases: int32 at scale s_in * s_w[row] (the product computed in float), zero point 0.
  *  - Requantization: an int32 accumulator is scaled by a real multiplier r, stored as int32
- *    multiplier M (Q31) and shift (quant/int8/requant.h: TFLite's MultiplyByQuantizedMultiplier), then
+ *    multiplier M (Q31) and shift (requantization, below: TFLite's MultiplyByQuantizedMultiplier), then
  *    the output zero point is added and the result clamped to [qmin, qmax] of the output tensor.
  *    M/shift are derived from the float scales when a model is built or loaded
  *    (ds_i8_model_prepare): exporters need only the float scales.
@@ -45,16 +56,6 @@
  * A static student (arch = static: no positions, layers or ln_f) is the shortest graph:
  *   tok      = EMBED(tok_emb, ids)            pooled = POOL_MEAN(tok)  (keeps tok's scale and zero point)
  *   emb      = FC(pooled, proj)   (absent without projection)          logits = FC(emb, classifier) */
-#ifndef DS_QUANT_INT8_INT8_MODEL_H
-#define DS_QUANT_INT8_INT8_MODEL_H
-
-#include <stddef.h>
-#include <stdint.h>
-
-#include "common/error.h"
-#include "quant/int8/int8_ops.h"
-#include "quant/int8/qparams.h"
-
 #define DS_I8_NAME_MAX 48
 
 typedef enum { DS_I8_ACT_TOKENS = 0, DS_I8_ACT_SCORES = 1, DS_I8_ACT_VECTOR = 2 } ds_i8_act_kind;
@@ -216,5 +217,105 @@ int ds_i8_model_load(ds_i8_model *m, const char *path, ds_err *err);
 int ds_i8_model_describe(const ds_i8_model *m, char **text, ds_err *err);
 /* 1 if the file at path starts with DS_I8_FILE_MAGIC. */
 int ds_i8_file_is_native(const char *path);
+
+/* ==== requantization ==================================================================================== */
+/* Fixed-point requantization, TFLite/gemmlowp's scheme: a positive real multiplier r is stored as
+ * an int32 M in Q31 (M in [2^30, 2^31)) and an exponent `shift`, with r ~= M * 2^(shift - 31).
+ * Positive shifts are left shifts applied to the input before the multiply (so no precision is
+ * lost), negative shifts are rounding right shifts applied after it. The two roundings (in the
+ * high multiply, then in the right shift) are kept exactly as TFLite's reference kernels do them,
+ * so our int8 outputs match theirs bit for bit.
+ *
+ * Functions return 0 on success and -1 on bad input. */
+#define DS_QUANT_SHIFT_MIN (-31) /* right shifts up to 31 bits */
+#define DS_QUANT_SHIFT_MAX 30    /* left shifts up to 30 bits */
+
+/* Splits real >= 0 into (multiplier, shift). real == 0 gives (0, 0). Multipliers below
+ * 2^-62 lose mantissa bits (shift is pinned at -31) and may become 0. Fails (-1) for negative,
+ * NaN or infinite values and for real >= 2^30, which no shift can represent. */
+int ds_quant_multiplier_make(double real, int32_t *multiplier, int *shift);
+
+/* The real number (multiplier, shift) stands for; for tests and diagnostics. */
+double ds_quant_multiplier_value(int32_t multiplier, int shift);
+
+/* The three below are inline and branch-free (selects, no jumps): they run once per output of every int8
+ * layer (the runtime and the QAT simulation), where a call each cost more than the arithmetic and kept the
+ * loops from vectorising. */
+
+/* floor(v / 2^bits) without relying on how >> treats negative numbers. */
+static inline int64_t ds_quant_floor_shift(int64_t v, int bits) { return v >= 0 ? v >> bits : ~(~v >> bits); }
+
+/* High 32 bits of 2*a*b, rounded half up; the only overflow, INT32_MIN * INT32_MIN,
+ * saturates to INT32_MAX. Same as gemmlowp's SaturatingRoundingDoublingHighMul / SQRDMULH. */
+static inline int32_t ds_quant_high_mul(int32_t a, int32_t b) {
+  /* (2ab) / 2^32 = ab / 2^31, rounded half up; in range for every other input pair. */
+  const int64_t hi = ds_quant_floor_shift((int64_t)a * b + ((int64_t)1 << 30), 31);
+  return a == INT32_MIN && b == INT32_MIN ? INT32_MAX : (int32_t)hi;
+}
+
+/* x / 2^exponent rounded half away from zero; exponent in [0, 31] (gemmlowp's
+ * RoundingDivideByPOT). Exponents outside that range are clamped to it. Computed as gemmlowp does: the floor,
+ * plus one where the remainder passes half (just past it for negative x). */
+static inline int32_t ds_quant_shift_round(int32_t x, int exponent) {
+  exponent = exponent < 0 ? 0 : exponent > 31 ? 31 : exponent;
+  const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+  const int32_t remainder = x & mask, threshold = (mask >> 1) + (x < 0);
+  return (int32_t)ds_quant_floor_shift(x, exponent) + (remainder > threshold);
+}
+
+/* x * multiplier * 2^(shift - 31), TFLite's MultiplyByQuantizedMultiplier. For shift > 0 the
+ * input is shifted left first; where TFLite would overflow there (undefined behaviour in C),
+ * the shifted value saturates to the int32 range instead. shift is clamped to
+ * [DS_QUANT_SHIFT_MIN, DS_QUANT_SHIFT_MAX]. */
+static inline int32_t ds_quant_multiply(int32_t x, int32_t multiplier, int shift) {
+  shift = shift > DS_QUANT_SHIFT_MAX ? DS_QUANT_SHIFT_MAX : shift < DS_QUANT_SHIFT_MIN ? DS_QUANT_SHIFT_MIN : shift;
+  int64_t v = (int64_t)x * ((int64_t)1 << (shift > 0 ? shift : 0)); /* |v| < 2^61 */
+  v = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
+  return ds_quant_shift_round(ds_quant_high_mul((int32_t)v, multiplier), shift > 0 ? 0 : -shift);
+}
+
+/* Clamps to [lo, hi] (lo <= hi, both within int8) and narrows. */
+int8_t ds_quant_clamp_i8(int32_t x, int32_t lo, int32_t hi);
+
+/* Clamps to [-128, 127]. */
+int8_t ds_quant_sat_i8(int32_t x);
+
+/* ==== AVX-512 / VNNI kernels ============================================================================ */
+/* AVX-512 / VNNI kernels of the int8 runtime (vpdpbusd: 64 int8 products per instruction), chosen at run time:
+ * on a CPU without AVX512-VNNI each is the portable kernel it replaces. Same contracts and the same output, bit
+ * for bit (tests/quant/int8/test_int8_vnni.c checks every one on random inputs of every edge size). */
+/* As ds_i8_fc_fast (above): x (batch, in), w (out, in), bias (out) or NULL, multiplier/shift
+ * (out), wsum (out) the row sums of w (ds_i8_row_sums), y (batch, out). Needs no scratch from the caller
+ * (it packs 16 weight rows at a time on its stack). Returns 0, or -1 on bad arguments. */
+int ds_i8_fc_vnni(const ds_i8_fc_params *p, const ds_i8_fc_dims *d, const int32_t *multiplier,
+                  const int32_t *shift, const int8_t *x, const int8_t *w, const int32_t *bias,
+                  const int32_t *wsum, int8_t *y);
+
+/* ds_i8_add (TFLite ADD) on AVX-512 where available; same checks, same bytes. */
+int ds_i8_add_vnni(const ds_i8_add_params *p, const int8_t *x1, const int8_t *x2, size_t n, int8_t *y);
+
+/* One head of ATT_SCORES / ATT_CONTEXT, as ds_i8_att_scores / ds_i8_att_context (above), bit for
+ * bit; their scratch (ksum, acc) is used only on the fallback path. */
+void ds_i8_att_scores_vnni(const ds_i8_matmul_params *p, int T, int hd, int ld, const int8_t *q, const int8_t *k,
+                           int32_t *ksum, int8_t *y);
+void ds_i8_att_context_vnni(const ds_i8_matmul_params *p, int T, int hd, int ld, const int8_t *probs,
+                            const int8_t *v, int32_t *acc, int8_t *y);
+
+/* ds_i8_layernorm: the same float operations in the same order (so the same codes, which the fake-quant
+ * forward pass relies on), vectorised where the order allows; scratch as ds_i8_layernorm's. */
+int ds_i8_layernorm_vnni(const ds_qparams *in, const ds_qparams *out, const float *gamma, const float *beta,
+                         float eps, const int8_t *x, int rows, int cols, void *scratch, int8_t *y);
+
+/* ds_i8_embedding_lookup, the same bytes (and the same refusal of out-of-range ids). */
+int ds_i8_embedding_lookup_vnni(const ds_i8_embedding_params *p, const ds_i8_embedding_dims *d,
+                                const int32_t *multiplier, const int32_t *shift, const int8_t *table,
+                                const int32_t *ids, int n, int8_t *y);
+
+/* ds_i8_requant_cols (above), the same bytes. */
+void ds_i8_requant_cols_vnni(const int32_t *acc, int rows, int cols, const int32_t *mult, const int32_t *shift,
+                             int32_t zp, int32_t lo, int32_t hi, int8_t *out);
+
+/* 1 if the functions above run their AVX-512 / VNNI kernels on this CPU, 0 if they fall back. */
+int ds_i8_vnni_available(void);
 
 #endif

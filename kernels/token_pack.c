@@ -1,4 +1,4 @@
-#include "model/token_pack.h"
+#include "kernels/kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

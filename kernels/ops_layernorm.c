@@ -2,9 +2,8 @@
 #include <math.h>
 #include <omp.h>
 
-#include "model/ops.h"
-#include "model/ops_simd.h"
-#include "model/student.h"
+#include "kernels/kernels.h"
+#include "kernels/ops_simd.h"
 
 #define LN_BLOCK 256 /* channels accumulated at once in the parameter gradients */
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/ops.h"
+#include "kernels/kernels.h"
 
 #define MR 12   /* rows of a C tile: 12 x 2 accumulators + 2 B vectors + 1 broadcast fit 32 zmm */
 #define NR 32   /* columns of a C tile: two zmm */

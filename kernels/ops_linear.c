@@ -1,4 +1,4 @@
-/* Linear layers through ds_sgemm (model/ops_gemm.c: AVX-512 or OpenBLAS), with a plain-loop reference twin.
+/* Linear layers through ds_sgemm (kernels/ops_gemm.c: AVX-512 or OpenBLAS), with a plain-loop reference twin.
  * The GEMM runs single-threaded (OpenBLAS too, see ds_student_init); the OpenMP threads each take a slice of
  * rows (or of output channels for the weight gradient), so one thread pool serves the whole step and no pool
  * spins while the other works. */
@@ -11,8 +11,8 @@ static void thread_range(int n, int t, int nt, int *begin, int *end) {
   *end = (int)((long)n * (t + 1) / nt);
 }
 
-#include "model/ops.h"
-#include "model/ops_simd.h"
+#include "kernels/kernels.h"
+#include "kernels/ops_simd.h"
 
 DS_VEC_CLONES static void add_bias_rows(float *restrict out, const float *restrict bias, int n0, int n1, int OC) {
   for (int n = n0; n < n1; n++) {

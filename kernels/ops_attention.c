@@ -1,11 +1,11 @@
 /* Scaled dot-product attention over the packed qkv tensor, one (sequence, head) pair per task, as small GEMMs.
- * Each sequence attends within its own rows of the token pack (model/token_pack.h); rows whose key_ok is 0
+ * Each sequence attends within its own rows of the token pack (kernels/kernels.h); rows whose key_ok is 0
  * (padding) get no attention; a query row with no valid key yields zeros rather than NaN. */
 #include <math.h>
 #include <string.h>
 
-#include "model/ops.h"
-#include "model/ops_simd.h"
+#include "kernels/kernels.h"
+#include "kernels/ops_simd.h"
 
 /* In place over one row of scores; masked keys get exactly 0, an all-masked row is all zeros. The simd
  * reductions let the compiler vectorise max and sum (a fixed lane order on a given machine). */
