@@ -2,7 +2,9 @@
 #include "train/summary.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 void ds_json_string(FILE *f, const char *s) {
   fputc('"', f);
@@ -22,6 +24,26 @@ static void json_metric(FILE *f, const char *key, double v) {
   if (isfinite(v)) fprintf(f, ",\n  \"%s\": %.9g", key, v);
 }
 
+/* "PREFIX_NAME": value for each of the names (NULL-terminated), in their order, when m has rows and the value is
+ * finite (NAN: the teacher lacks that target). */
+static void json_metrics(FILE *f, const char *prefix, const ds_eval_metrics *m, const char *const *names) {
+  static const struct {
+    const char *name;
+    size_t offset;
+  } fields[] = {{"loss", offsetof(ds_eval_metrics, loss)}, {"cos", offsetof(ds_eval_metrics, cos)},
+                {"top1", offsetof(ds_eval_metrics, top1)}, {"kl", offsetof(ds_eval_metrics, kl)},
+                {"mse", offsetof(ds_eval_metrics, mse)}, {"label_acc", offsetof(ds_eval_metrics, label_acc)},
+                {"knn10", offsetof(ds_eval_metrics, knn10)}};
+  if (m->n <= 0) return;
+  for (; *names; names++)
+    for (size_t k = 0; k < sizeof fields / sizeof *fields; k++)
+      if (strcmp(fields[k].name, *names) == 0) {
+        char key[64];
+        snprintf(key, sizeof key, "%s_%s", prefix, *names);
+        json_metric(f, key, *(const double *)((const char *)m + fields[k].offset));
+      }
+}
+
 int ds_summary_write(const ds_trainer *tr, const char *path, ds_err *err) {
   ds_atomic_file a;
   if (ds_atomic_open(&a, path, "w", err)) return ds_fail_prefix(err, "run summary");
@@ -32,27 +54,13 @@ int ds_summary_write(const ds_trainer *tr, const char *path, ds_err *err) {
   fprintf(f, ",\n  \"steps\": %ld", tr->step);
   fprintf(f, ",\n  \"wall_seconds\": %.3f", tr->wall_seconds);
   fprintf(f, ",\n  \"samples_per_sec\": %.1f", samples / fmax(tr->wall_seconds, 1e-9));
-  const ds_eval_metrics *v = &tr->last_val;
-  json_metric(f, "val_loss", v->n > 0 ? v->loss : NAN);
-  json_metric(f, "val_cos", v->n > 0 ? v->cos : NAN);
-  json_metric(f, "val_top1", v->n > 0 ? v->top1 : NAN);
-  json_metric(f, "val_kl", v->n > 0 ? v->kl : NAN);
-  json_metric(f, "val_mse", v->n > 0 ? v->mse : NAN);
-  json_metric(f, "val_label_acc", v->n > 0 ? v->label_acc : NAN);
-  json_metric(f, "val_knn10", v->n > 0 ? v->knn10 : NAN);
+  json_metrics(f, "val", &tr->last_val,
+               (const char *[]){"loss", "cos", "top1", "kl", "mse", "label_acc", "knn10", NULL});
   /* Step 0, before any update: where the initialization put the student. */
-  const ds_eval_metrics *i0 = &tr->init_val;
-  json_metric(f, "init_val_cos", i0->n > 0 ? i0->cos : NAN);
-  json_metric(f, "init_val_knn10", i0->n > 0 ? i0->knn10 : NAN);
-  json_metric(f, "init_val_loss", i0->n > 0 ? i0->loss : NAN);
+  json_metrics(f, "init_val", &tr->init_val, (const char *[]){"cos", "knn10", "loss", NULL});
   /* [quant]: the same metrics of the integer-only int8 model (train/qat_train.h). */
-  const ds_eval_metrics *q = &tr->int8_val;
-  json_metric(f, "int8_val_loss", q->n > 0 ? q->loss : NAN);
-  json_metric(f, "int8_val_cos", q->n > 0 ? q->cos : NAN);
-  json_metric(f, "int8_val_top1", q->n > 0 ? q->top1 : NAN);
-  json_metric(f, "int8_val_kl", q->n > 0 ? q->kl : NAN);
-  json_metric(f, "int8_val_label_acc", q->n > 0 ? q->label_acc : NAN);
-  json_metric(f, "int8_val_knn10", q->n > 0 ? q->knn10 : NAN);
+  json_metrics(f, "int8_val", &tr->int8_val,
+               (const char *[]){"loss", "cos", "top1", "kl", "label_acc", "knn10", NULL});
   if (tr->best_step >= 0) {
     fprintf(f, ",\n  \"best_step\": %ld", tr->best_step);
     json_metric(f, "best_val_loss", tr->best_val_loss);

@@ -4,29 +4,36 @@
 
 #include "tests/check.h"
 
+/* The tree both writers below write: nested groups, every dtype, names with and without the leading '/'. */
+static const float ln[4] = {1, 2, 3, 4}, emb[6] = {-1, -2, -3, -4, -5, -6}, m[4] = {0.5f, 0, 0, 0};
+static const int64_t s4[1] = {4}, s23[2] = {2, 3};
+
+static int write_tree(ds_ckpt_writer *w, ds_err *err) {
+  const int32_t order[3] = {2, 0, 1};
+  const uint8_t mask[2] = {1, 0};
+  const int64_t s3[1] = {3}, s2[1] = {2};
+  const char *vocab[] = {"a", "b"};
+  int rc = 0;
+  rc |= ds_ckpt_write_f32(w, "/params/layers.0.ln1.weight", 1, s4, ln, err);
+  rc |= ds_ckpt_write_f32(w, "params/tok_emb", 2, s23, emb, err); /* relative = from the root */
+  rc |= ds_ckpt_write_f32(w, "/adam_m/layers.0.ln1.weight", 1, s4, m, err);
+  rc |= ds_ckpt_write_u8(w, "/params/masks/layers.0.heads", 1, s2, mask, err);
+  rc |= ds_ckpt_write_i32(w, "/data/order", 1, s3, order, err);
+  rc |= ds_ckpt_write_bytes(w, "/data/rng", "xyz", 3, err);
+  rc |= ds_ckpt_write_strings(w, "/vocab", vocab, 2, err);
+  rc |= ds_ckpt_write_f32(w, "/a/b/c/d/e/f", 1, s4, ln, err);
+  return rc;
+}
+
 int main(void) {
   char dir[1024], path[1200];
   CHECK(fix_mkdtemp(dir, sizeof dir) == 0);
   snprintf(path, sizeof path, "%s/names.ckpt", dir);
   ds_err err = {{0}};
 
-  float ln[4] = {1, 2, 3, 4}, emb[6] = {-1, -2, -3, -4, -5, -6}, m[4] = {0.5f, 0, 0, 0};
-  int32_t order[3] = {2, 0, 1};
-  uint8_t mask[2] = {1, 0};
-  const int64_t s4[1] = {4}, s23[2] = {2, 3}, s3[1] = {3}, s2[1] = {2};
-  const char *vocab[] = {"a", "b"};
-
   ds_ckpt_writer *w = NULL;
   CHECK(ds_ckpt_writer_open(&w, path, FIX_FORMAT, 1, &err) == 0);
-  int rc = 0;
-  rc |= ds_ckpt_write_f32(w, "/params/layers.0.ln1.weight", 1, s4, ln, &err);
-  rc |= ds_ckpt_write_f32(w, "params/tok_emb", 2, s23, emb, &err); /* relative = from the root */
-  rc |= ds_ckpt_write_f32(w, "/adam_m/layers.0.ln1.weight", 1, s4, m, &err);
-  rc |= ds_ckpt_write_u8(w, "/params/masks/layers.0.heads", 1, s2, mask, &err);
-  rc |= ds_ckpt_write_i32(w, "/data/order", 1, s3, order, &err);
-  rc |= ds_ckpt_write_bytes(w, "/data/rng", "xyz", 3, &err);
-  rc |= ds_ckpt_write_strings(w, "/vocab", vocab, 2, &err);
-  rc |= ds_ckpt_write_f32(w, "/a/b/c/d/e/f", 1, s4, ln, &err);
+  int rc = write_tree(w, &err);
   CHECK_MSG(rc == 0, "%s", err.msg);
   /* A dataset cannot also be a group. */
   CHECK(ds_ckpt_write_f32(w, "/data/rng/inner", 1, s4, ln, &err) < 0);
@@ -35,15 +42,7 @@ int main(void) {
 
   /* Again without the failed write, so it commits. */
   CHECK(ds_ckpt_writer_open(&w, path, FIX_FORMAT, 1, &err) == 0);
-  rc = 0;
-  rc |= ds_ckpt_write_f32(w, "/params/layers.0.ln1.weight", 1, s4, ln, &err);
-  rc |= ds_ckpt_write_f32(w, "params/tok_emb", 2, s23, emb, &err);
-  rc |= ds_ckpt_write_f32(w, "/adam_m/layers.0.ln1.weight", 1, s4, m, &err);
-  rc |= ds_ckpt_write_u8(w, "/params/masks/layers.0.heads", 1, s2, mask, &err);
-  rc |= ds_ckpt_write_i32(w, "/data/order", 1, s3, order, &err);
-  rc |= ds_ckpt_write_bytes(w, "/data/rng", "xyz", 3, &err);
-  rc |= ds_ckpt_write_strings(w, "/vocab", vocab, 2, &err);
-  rc |= ds_ckpt_write_f32(w, "/a/b/c/d/e/f", 1, s4, ln, &err);
+  rc = write_tree(w, &err);
   CHECK_MSG(rc == 0, "%s", err.msg);
   CHECK_MSG(ds_ckpt_writer_commit(w, &err) == 0, "%s", err.msg);
 

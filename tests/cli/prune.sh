@@ -11,13 +11,7 @@ make_work prune
 
 # 600 rows over 3000 ids: about a fifth of the ids never occur, so vocabulary pruning has work to do.
 "$gen" --out "$work/t.h5" --rows 600 --len 12 --vocab 3000 --dim 32 --ffn 64 --emb-dim 16 --classes 4 >/dev/null || exit 1
-cat > "$work/s.cfg" <<CFG
-[student]
-dim = 32
-layers = 2
-heads = 4
-ffn_dim = 64
-max_len = 12
+{ student_section 32 2 4 64 12; cat <<CFG; } > "$work/s.cfg"
 [train]
 steps = 30
 batch_size = 16

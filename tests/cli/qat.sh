@@ -18,13 +18,7 @@ close() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -
 fraction() { awk -v a="$1" 'BEGIN { exit !(a ~ /^[-0-9.e+]+$/ && a + 0 >= 0 && a + 0 <= 1) }'; }
 
 "$gen" --out "$work/t.h5" --rows 800 --len 24 --vocab 1500 --classes 7 --emb-dim 48 --dim 32 --ffn 64 >/dev/null || exit 1
-cat > "$work/s.cfg" <<CFG
-[student]
-dim = 32
-layers = 2
-heads = 4
-ffn_dim = 64
-max_len = 24
+{ student_section 32 2 4 64 24; cat <<CFG; } > "$work/s.cfg"
 [train]
 steps = 16
 batch_size = 16

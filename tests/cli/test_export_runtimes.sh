@@ -6,13 +6,8 @@
 # Usage: bash test_export_runtimes.sh DISTILL SOURCE_DIR. Exits 77 (ctest SKIP_RETURN_CODE) when the
 # Python packages of tests/quant/export/requirements.txt are missing.
 set -euo pipefail
-distill=$1
-src=$2
-bin=$(dirname "$distill")
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-need_export_runtimes
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+start_export_test export_runtimes "$@"
 "$bin/test_protobuf" "$tmp/protobuf.onnx" > /dev/null
 "$bin/test_flatbuf" "$tmp/flatbuf.tflite" > /dev/null
 "$bin/test_export_onnx" "$tmp" > /dev/null

@@ -7,13 +7,8 @@
 # name exactly the float ONNX graph's tensors.
 # Usage: bash test_export_trained.sh DISTILL SOURCE_DIR. Exits 77 when the Python packages are missing.
 set -euo pipefail
-distill=$1
-src=$2
-bin=$(dirname "$distill")
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-need_export_runtimes
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+start_export_test export_trained "$@"
 "$bin/make_synthetic_teacher" --out "$tmp/teacher.h5" --rows 1200 --len 24 --vocab 700 --classes 6 --emb-dim 40 \
   --dim 96 --layers 2 --heads 4 --ffn 192 --seed 5 > /dev/null
 cat > "$tmp/student.cfg" <<CFG

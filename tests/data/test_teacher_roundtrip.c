@@ -8,6 +8,15 @@
 
 enum { N = 300, L = 12, C = 5, D = 7, V = 50 };
 
+/* Closes the writer and opens what it wrote; NULL (with a failed check) when either fails. */
+static ds_teacher *close_and_open(ds_teacher_writer *w, const char *path) {
+  ds_err err = {{0}};
+  CHECK_MSG(ds_teacher_writer_close(w, &err) == 0, "%s", err.msg);
+  ds_teacher *t = NULL;
+  CHECK_MSG(ds_teacher_open(&t, path, &err) == 0, "%s", err.msg);
+  return t;
+}
+
 static void check_rows_exact(const ds_batch *b, long row0, int n, int len, int V_, int C_, int D_,
                              int check_mask) {
   int bad_ids = 0, bad_mask = 0, bad_t = 0, bad_rows = 0;
@@ -61,12 +70,8 @@ static void test_writer_roundtrip(const char *dir) {
     r0 += parts[k];
   }
   CHECK(ds_teacher_writer_rows(w) == N);
-  CHECK(ds_teacher_writer_close(w, &err) == 0);
-
-  ds_teacher *t;
-  int rc = ds_teacher_open(&t, path, &err);
-  CHECK_MSG(rc == 0, "%s", err.msg);
-  if (rc) return;
+  ds_teacher *t = close_and_open(w, path);
+  if (!t) return;
   const ds_teacher_info *in = ds_teacher_get_info(t);
   CHECK(in->n_rows == N && in->seq_len == L && in->vocab_size == V && in->pad_id == 0);
   CHECK(in->n_classes == C && in->emb_dim == D && in->has_labels && in->has_mask);
@@ -133,12 +138,8 @@ static void test_derived_mask(const char *dir) {
     if (ids[k] > max_id) max_id = ids[k];
   }
   CHECK(ds_teacher_writer_append(w, n, ids, NULL, NULL, emb, NULL, &err) == 0);
-  CHECK(ds_teacher_writer_close(w, &err) == 0);
-
-  ds_teacher *t;
-  int rc = ds_teacher_open(&t, path, &err);
-  CHECK_MSG(rc == 0, "%s", err.msg);
-  if (rc) return;
+  ds_teacher *t = close_and_open(w, path);
+  if (!t) return;
   const ds_teacher_info *in = ds_teacher_get_info(t);
   CHECK(in->pad_id == 3 && !in->has_mask && in->n_classes == 0 && !in->has_labels);
   CHECK(in->vocab_size == max_id + 1 && in->n_vocab == 0 && in->name[0] == '\0');

@@ -30,13 +30,15 @@ threads = 1
 eval_every = 2
 save_every = 2
 val_fraction = 0.2'
-cat > "$work/float.cfg" <<CFG
-[student]
+# Both runs train the same shape: a [student] section that the two configs below go on with.
+shape='[student]
 dim = 8
 layers = 1
 heads = 2
 ffn_dim = 8
-max_len = 8
+max_len = 8'
+cat > "$work/float.cfg" <<CFG
+$shape
 init = teacher
 $common
 [loss]
@@ -49,12 +51,7 @@ end_step = 3
 every = 1
 CFG
 cat > "$work/qat.cfg" <<CFG
-[student]
-dim = 8
-layers = 1
-heads = 2
-ffn_dim = 8
-max_len = 8
+$shape
 init = random
 pooling = cls
 $common

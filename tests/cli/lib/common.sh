@@ -1,7 +1,7 @@
 # Shared prelude of the CLI test scripts (static.sh, teacher_init.sh, hidden.sh, qat.sh, prune.sh, the fault
-# tests test_run_lock.sh, test_kill_random.sh, test_disk_full.sh, test_teacher_truncated.sh, and
-# test_run_folder.sh); sourced, not run (it lives under lib/ so that CMake's tests/cli/*.sh glob does not make it
-# a test of its own):
+# tests test_run_lock.sh, test_kill_random.sh, test_disk_full.sh, test_teacher_truncated.sh, test_run_folder.sh,
+# and the exporters' runtime checks test_export_runtimes.sh, test_export_trained.sh); sourced, not run (it lives
+# under lib/ so that CMake's tests/cli/*.sh glob does not make it a test of its own):
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # need_python_h5py WHY: sets PY (DISTILL_TEST_PYTHON, else /usr/bin/python3); exits 77 (ctest: skipped) with a
@@ -40,6 +40,16 @@ need_export_runtimes() {
   have_export_runtimes && return 0
   echo "SKIP: onnx, onnxruntime, ai-edge-litert or ethos-u-vela missing (pip install -r tests/quant/export/requirements.txt)"
   exit 77
+}
+# start_export_test NAME DISTILL SOURCE_DIR: the exporters' runtime checks: sets distill, src, bin (the build folder)
+# and a scratch $tmp removed on exit; exits 77 when the Python runtimes are missing.
+start_export_test() {
+  distill=$2
+  src=$3
+  bin=$(dirname "$distill")
+  need_export_runtimes
+  make_work "$1"
+  tmp=$work
 }
 
 fail=0
@@ -80,5 +90,9 @@ tiny_teacher() {
     --dim 16 --layers 1 --heads 2 --ffn 32 --seed "$2" > /dev/null || die "cannot write the teacher $1"
 }
 
+# student_section DIM LAYERS HEADS FFN MAX_LEN: the [student] section of a transformer of that shape.
+student_section() {
+  printf '[student]\ndim = %s\nlayers = %s\nheads = %s\nffn_dim = %s\nmax_len = %s\n' "$1" "$2" "$3" "$4" "$5"
+}
 # tiny_student MAX_LEN: the [student] section of a 32-wide, one-layer student.
-tiny_student() { printf '[student]\ndim = 32\nlayers = 1\nheads = 2\nffn_dim = 64\nmax_len = %s\n' "$1"; }
+tiny_student() { student_section 32 1 2 64 "$1"; }
