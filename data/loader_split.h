@@ -1,4 +1,4 @@
-/* The deterministic train/validation split (see loader.h); private to data/. */
+/* The deterministic train/validation split (see the loader section of data/data.h); private to data/. */
 #ifndef DS_DATA_LOADER_SPLIT_H
 #define DS_DATA_LOADER_SPLIT_H
 

@@ -20,7 +20,7 @@
 #define DS_EXPORT_MASK_MARGIN 24.0f
 
 /* Checks what every exporter relies on: a prepared model whose op list is the student graph
- * int8_model.h describes (known kinds, indices in range, the ops' inputs of the right kinds). */
+ * quant/int8/int8.h describes (known kinds, indices in range, the ops' inputs of the right kinds). */
 int ds_export_check_model(const ds_i8_model *m, ds_err *err);
 
 /* 1 when an EMBED op of a vocabulary-pruned model is exported as its compacted table (fewer rows than

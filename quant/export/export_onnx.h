@@ -1,4 +1,4 @@
-/* ONNX export of an int8 model (int8_model.h), written with our own protobuf encoder.
+/* ONNX export of an int8 model (quant/int8/int8.h), written with our own protobuf encoder.
  *
  * Two graphs come from one model:
  *  - QDQ (the default): int8 weights and requantized embedding tables as initializers feeding

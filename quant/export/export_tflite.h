@@ -1,4 +1,4 @@
-/* TFLite export of an int8 model (int8_model.h): a full-integer flatbuffer (schema version 3, file
+/* TFLite export of an int8 model (quant/int8/int8.h): a full-integer flatbuffer (schema version 3, file
  * identifier TFL3) written with our own FlatBuffers builder, for LiteRT and its NPU delegates and
  * for Arm's Vela (Ethos-U).
  *

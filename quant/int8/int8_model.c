@@ -1,5 +1,5 @@
 /* The integer-only runtime: validates a model, derives its requantization parameters and runs its op
- * list on one sequence, every activation kept in caller-provided scratch (int8_model.h). */
+ * list on one sequence, every activation kept in caller-provided scratch (quant/int8/int8.h). */
 #include "quant/int8/int8.h"
 
 #include <math.h>

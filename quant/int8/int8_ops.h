@@ -7,7 +7,7 @@
  * Two kinds of kernels live here:
  *  - integer kernels (int8_ops.c): fully connected, matmul of two activations, residual add and
  *    embedding lookup. Products accumulate exactly in int32 and are requantized with
- *    ds_quant_multiply (requant.h), so they are bit-exact with TFLite's reference kernels;
+ *    ds_quant_multiply (quant/int8/int8.h), so they are bit-exact with TFLite's reference kernels;
  *    against real arithmetic they are off by at most one step of the output.
  *  - float-internal kernels (int8_float_ops.c): LayerNorm and softmax have no cheap exact
  *    integer form that the fake-quant forward pass could also simulate, so they dequantize the

@@ -6,7 +6,7 @@
  * Biases: int32 at scale s_in * s_w[row], zero point 0.
  *
  * Rounding everywhere is round half away from zero (roundf) of x / scale; the fake-quant forward
- * (fake_quant.h) uses the very same expression, so the integer runtime sees the values training
+ * (quant/qat/qat.h) uses the very same expression, so the integer runtime sees the values training
  * simulated. Functions return 0 on success, -1 on bad input (bits out of range, NaN/Inf ranges,
  * NULL pointers); none prints or allocates. */
 #ifndef DS_QUANT_INT8_QPARAMS_H

@@ -168,7 +168,7 @@ static int embed_site(ds_qat *q, const ds_student *m, int out, int ti, const int
   return 0;
 }
 
-/* ATT_SCORES of layer l: the scores of the dequantized q and k (quant/qat/qat.h; int8_model.h ATT_SCORES). */
+/* ATT_SCORES of layer l: the scores of the dequantized q and k (quant/qat/qat.h; quant/int8/int8.h ATT_SCORES). */
 static int scores_site(ds_qat *q, ds_student *m, int l, ds_err *err) {
   const ds_student_shape *s = &m->shape;
   const int B = m->B, T = m->T, H = s->heads[l], hd = s->head_dim, HD = H * hd;
@@ -224,7 +224,7 @@ static void softmax_site(ds_qat *q, ds_student *m, int l) {
   dequant_into(&sp->qp, sp->codes, (long)B * H * T * T, 1, m->a.layer[l].att, 1, 0);
 }
 
-/* ATT_CONTEXT of layer l: the probabilities times v (int8_model.h ATT_CONTEXT), removed heads zero. */
+/* ATT_CONTEXT of layer l: the probabilities times v (quant/int8/int8.h ATT_CONTEXT), removed heads zero. */
 static int context_site(ds_qat *q, ds_student *m, int l, ds_err *err) {
   const ds_student_shape *s = &m->shape;
   const int B = m->B, T = m->T, H = s->heads[l], hd = s->head_dim, HD = H * hd;
