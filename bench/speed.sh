@@ -40,8 +40,8 @@ cmake --build "$BUILD" -j2 >/dev/null
 HDF5_CFLAGS=$(pkg-config --cflags hdf5 2>/dev/null || echo -I/usr/include/hdf5/serial)
 HDF5_LIBS=$(pkg-config --libs hdf5 2>/dev/null || echo "-L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5")
 BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
-LIBS="$BUILD/libdistill_train.a $BUILD/libdistill_qat.a $BUILD/libdistill_model.a $BUILD/libdistill_config.a
-      $BUILD/libdistill_int8.a $BUILD/libdistill_data.a $BUILD/libdistill_checkpoints.a $BUILD/libdistill_h5.a
+LIBS="$BUILD/libdistill_train.a $BUILD/libdistill_qat.a $BUILD/libdistill_model.a $BUILD/libdistill_kernels.a
+      $BUILD/libdistill_config.a $BUILD/libdistill_int8.a $BUILD/libdistill_data.a $BUILD/libdistill_checkpoints.a $BUILD/libdistill_h5.a
       $BUILD/libdistill_common.a $HDF5_LIBS -lgsl -lopenblas -lm"
 mkdir -p "$BUILD/bench"
 for p in bench_train bench_reader bench_int8 sgemm_peak; do
