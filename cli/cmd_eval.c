@@ -35,7 +35,7 @@ static void print_metrics(const ds_eval_metrics *m) {
   printf("}\n");
 }
 
-/* ---- eval --int8: the integer-only runtime (train/qat_train.h) on a native model or a QAT checkpoint ---- */
+/* ---- eval --int8: the integer-only runtime (train/train.h) on a native model or a QAT checkpoint ---- */
 static int eval_int8(const char *path, const char *teacher_path, int batch) {
   ds_err err = {{0}};
   ds_config cfg; /* the loss weights: the checkpoint's, or the defaults for a native model (which has none) */

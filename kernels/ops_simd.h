@@ -4,8 +4,8 @@
  * The library is built for baseline x86-64 (SSE2, 4 floats per instruction) so one binary runs anywhere; the
  * element-wise and row kernels (GELU, LayerNorm, softmax, bias) were then bound by instruction count, so they
  * are marked DS_VEC_CLONES (common/common.h). */
-#ifndef DS_MODEL_OPS_SIMD_H
-#define DS_MODEL_OPS_SIMD_H
+#ifndef DS_KERNELS_OPS_SIMD_H
+#define DS_KERNELS_OPS_SIMD_H
 
 #include <stdint.h>
 #include <string.h>

@@ -8,7 +8,10 @@ git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "check_headers: no
 status=0
 declare -A public
 for dir in $(git ls-files '*.h' '*.c' | grep -v '^tests/\|^bench/' | xargs -n1 dirname | sort -u); do
-  mapfile -t heads < <(grep -l "^/\* $dir/: " "$dir"/*.h 2>/dev/null || true)
+  heads=()
+  for h in "$dir"/*.h; do
+    [ -e "$h" ] && head -1 "$h" | grep -q "^/\* $dir/: " && heads+=("$h")
+  done
   if [ "${#heads[@]}" -ne 1 ]; then
     if ls "$dir"/*.h >/dev/null 2>&1; then
       echo "check_headers: $dir/ has ${#heads[@]} headers opening with \"/* $dir/: \" (want exactly one public header)"
@@ -23,6 +26,13 @@ while IFS= read -r file; do
   while IFS=: read -r line inc; do
     idir=$(dirname "$inc")
     [ "$idir" = "$dir" ] && continue
+    case $inc in
+      ../* | */../*)
+        echo "check_headers: $file:$line includes $inc by a relative path (name it from the repository root)"
+        status=1
+        continue
+        ;;
+    esac
     [ -e "$inc" ] || continue  # a system or generated header
     if [ "${public[$idir]:-}" != "$inc" ]; then
       echo "check_headers: $file:$line includes $inc, which is private to $idir/ (its public header: ${public[$idir]:-none})"

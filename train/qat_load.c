@@ -1,4 +1,4 @@
-/* Opening an int8 model from a native file or a QAT checkpoint (train/qat_train.h). */
+/* Opening an int8 model from a native file or a QAT checkpoint (ds_int8_model_open, train/train.h). */
 #include <string.h>
 
 #include "train/checkpoint_state.h"

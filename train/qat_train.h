@@ -1,5 +1,5 @@
-/* Quantization-aware training inside a run ([quant] enabled): what ds_trainer calls, the QAT part
- * of its checkpoints, and evaluation with the integer-only runtime. The sequence per step is
+/* Quantization-aware training inside a run ([quant] enabled): what ds_trainer calls and the QAT part of its
+ * checkpoints (evaluation with the integer-only runtime is in train/train.h). The sequence per step is
  *   ds_qat_step_begin (quant/qat/qat.h) -> forward -> backward -> clip, AdamW -> ds_qat_train_step_end
  * and, after the last step, ds_qat_train_finish measures the int8 model on the validation rows. */
 #ifndef DS_TRAIN_QAT_TRAIN_H

@@ -79,7 +79,7 @@ typedef struct {
   long step, best_step;           /* optimizer steps completed; the step of best.ckpt */
   double wall_seconds;            /* training time over all sessions of the run */
   ds_eval_metrics last_val;       /* the latest validation metrics */
-  const char *init_note;          /* how the parameters were initialised, one log line ("" when resumed) */
+  const char *init_note;          /* how the parameters were initialised, one log line (a resumed run: step > 0) */
   double comm_seconds, step_seconds; /* a data-parallel run's time in collectives and in steps */
 } ds_trainer_view;
 ds_trainer_view ds_trainer_view_of(const ds_trainer *tr);

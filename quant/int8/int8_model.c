@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quant/int8/int8.h" /* speed: AVX-512/VNNI kernels where the CPU has them (FC, ADD, attention, LayerNorm, EMBED) */
 #include "common/common.h"
 
 #define ALIGN 16

@@ -19,7 +19,7 @@
  * was clamped; forward records that as a byte mask (1 = gradient passes) for backward.
  *
  * Forward functions work in place (x becomes its fake-quantized value) and write the mask when
- * it is non-NULL; backward functions accumulate into gradients, as every backward in model/. */
+ * it is non-NULL; backward functions accumulate into gradients, as every backward in kernels/. */
 /* Per-tensor (activations): x (n), mask (n) or NULL. */
 void ds_fake_quant_tensor(float *x, size_t n, const ds_qparams *qp, uint8_t *mask);
 

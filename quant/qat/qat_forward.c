@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "quant/int8/int8.h" /* the kernels the runtime dispatches to (quant/int8/int8_model.c): the very same code */
-#include "quant/int8/int8.h"
 #include "kernels/kernels.h"
 #include "quant/qat/qat_graph.h"
 #include "quant/qat/qat_internal.h"

@@ -1,4 +1,4 @@
-/* libFuzzer harness: the checkpoint readers (checkpoints/ckpt.h and train/checkpoint_state.h) on HDF5 files
+/* libFuzzer harness: the checkpoint readers (checkpoints/ckpt.h and ds_model_load of train/train.h) on HDF5 files
  * mutated at the dataset level (h5_mutate.h).
  *
  * Input: byte 0 picks the base checkpoint (the .ckpt files of tests/fuzz/bases, written by `distill` itself: a float
