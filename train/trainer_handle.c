@@ -14,9 +14,8 @@ int ds_trainer_create(ds_trainer **out, const ds_config *cfg, const ds_dist *dis
     free(tr);
     return -1;
   }
-  const ds_dist world_of_one = {0, 1, 0};
-  if ((resume_ckpt && ds_trainer_resume(tr, resume_ckpt, err)) ||
-      ds_dist_step_open(tr, dist ? dist : &world_of_one, err)) {
+  /* Without dist the trainer stays the world of one ds_trainer_open made it. */
+  if ((resume_ckpt && ds_trainer_resume(tr, resume_ckpt, err)) || (dist && ds_dist_step_open(tr, dist, err))) {
     ds_trainer_destroy(tr);
     return -1;
   }
