@@ -1,6 +1,7 @@
 #include "train/checkpoint_state.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,38 @@ static int read_hidden_head(ds_ckpt_reader *r, ds_hidden_head *h, ds_err *err) {
              : 0;
 }
 
+/* The step-0 and latest validation metrics, so that a resumed run's summary.json still reports init_val_* (measured
+ * only at step 0) and its progress view shows the last evaluation before the next one. One f64 vector per set in
+ * the order of metrics_pack; absent when not measured (n 0) and in checkpoints from before they were kept. */
+#define N_METRIC_FIELDS 8
+
+static void metrics_pack(const ds_eval_metrics *v, double out[N_METRIC_FIELDS]) {
+  const double f[N_METRIC_FIELDS] = {(double)v->n, v->loss, v->cos, v->top1, v->kl, v->mse, v->label_acc, v->knn10};
+  memcpy(out, f, sizeof f);
+}
+
+static void metrics_unpack(const double in[N_METRIC_FIELDS], ds_eval_metrics *v) {
+  *v = (ds_eval_metrics){.n = (long)in[0], .loss = in[1], .cos = in[2], .top1 = in[3], .kl = in[4], .mse = in[5],
+                         .label_acc = in[6], .knn10 = in[7]};
+}
+
+static int write_metrics(ds_ckpt_writer *w, const char *name, const ds_eval_metrics *v, ds_err *err) {
+  if (v->n <= 0) return 0;
+  double packed[N_METRIC_FIELDS];
+  metrics_pack(v, packed);
+  return ds_ckpt_write_f64(w, name, 1, (const int64_t[]){N_METRIC_FIELDS}, packed, err);
+}
+
+static int read_metrics(ds_ckpt_reader *r, const char *name, ds_eval_metrics *v, ds_err *err) {
+  if (!ds_ckpt_has(r, name)) return 0;
+  double packed[N_METRIC_FIELDS];
+  if (ds_ckpt_read_f64(r, name, 1, (const int64_t[]){N_METRIC_FIELDS}, packed, err)) return -1;
+  if (!(packed[0] >= 1.0 && packed[0] <= 1e15 && packed[0] == floor(packed[0])))
+    return ds_fail(err, "%s: dataset '%s': row count %g is not a positive whole number", ds_ckpt_path(r), name, packed[0]);
+  metrics_unpack(packed, v);
+  return 0;
+}
+
 int ds_trainer_save(const ds_trainer *tr, const char *path, ds_err *err) {
   const ds_student *m = &tr->model;
   ds_ckpt_writer *w = NULL;
@@ -118,7 +151,8 @@ int ds_trainer_save(const ds_trainer *tr, const char *path, ds_err *err) {
       write_tensors(w, "adam_v", &m->table, tr->adam_v, err) ||
       ds_ckpt_write_f32(w, "/masks/heads", 1, &nh, hm, err) || ds_ckpt_write_f32(w, "/masks/ffn", 1, &nf, fm, err) ||
       ds_ckpt_write_i64(w, "/data/loader_state", 1, (const int64_t[]){2}, loader_state, err) ||
-      ds_prune_ckpt_write(tr, w, err) || ds_qat_ckpt_write(m, w, err) || write_hidden_head(w, &tr->hidden, err))
+      ds_prune_ckpt_write(tr, w, err) || ds_qat_ckpt_write(m, w, err) || write_hidden_head(w, &tr->hidden, err) ||
+      write_metrics(w, "/run/init_val", &tr->init_val, err) || write_metrics(w, "/run/last_val", &tr->last_val, err))
     goto done;
   if (tr->vocab && ds_ckpt_write_strings(w, "/vocab", (const char *const *)tr->vocab, tr->n_vocab, err)) goto done;
   rc = ds_ckpt_writer_commit(w, err);
@@ -239,7 +273,8 @@ int ds_trainer_resume(ds_trainer *tr, const char *path, ds_err *err) {
       ds_ckpt_read_attr_f64(r, "best_val_loss", &tr->best_val_loss, err) ||
       ds_ckpt_read_attr_f64(r, "wall_seconds", &tr->wall_seconds, err) ||
       ds_ckpt_read_i64(r, "/data/loader_state", 1, (const int64_t[]){2}, ls, err) || ds_prune_ckpt_read(tr, r, err) ||
-      ds_qat_ckpt_read(r, &tr->model, &tr->cfg.quant, err) || read_hidden_head(r, &tr->hidden, err))
+      ds_qat_ckpt_read(r, &tr->model, &tr->cfg.quant, err) || read_hidden_head(r, &tr->hidden, err) ||
+      read_metrics(r, "/run/init_val", &tr->init_val, err) || read_metrics(r, "/run/last_val", &tr->last_val, err))
     goto done;
   tr->step = (long)step;
   tr->best_step = (long)best_step;

@@ -83,10 +83,22 @@ else
   echo "SKIP: neither ckpt_params_equal nor python3-h5py available to compare checkpoints"
   exit 77
 fi
-# The validation metrics then agree as well.
-for key in val_loss val_cos val_top1; do
+# The validation metrics then agree as well, the step-0 ones too (measured once, carried in the checkpoint).
+for key in val_loss val_cos val_top1 init_val_loss init_val_cos; do
   va=$(grep "\"$key\"" "$WORK/a/summary.json") || fail "no $key in summary.json"
   vb=$(grep "\"$key\"" "$WORK/b/summary.json") || fail "no $key in the resumed summary.json"
   [ "$va" = "$vb" ] || fail "$key differs: $va vs $vb"
 done
+# A checkpoint whose carried metrics are damaged is refused by --resume, naming the dataset.
+if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+  mkdir "$WORK/c"
+  cp "$WORK/b/last.ckpt" "$WORK/c/last.ckpt"
+  /usr/bin/python3 -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f['/run/init_val'][0] = float('nan')" \
+    "$WORK/c/last.ckpt"
+  status=0
+  "$DISTILL" --teacher "$WORK/t.h5" --student "$WORK/s.cfg" --out "$WORK/c" --resume --steps $((3 * N)) --quiet \
+    2>"$WORK/c.err" || status=$?
+  [ "$status" -eq 1 ] || fail "a NaN row count in /run/init_val: exit status $status, not 1"
+  grep -q "/run/init_val" "$WORK/c.err" || { cat "$WORK/c.err" >&2; fail "the refusal does not name /run/init_val"; }
+fi
 echo "PASS: $((2 * N)) steps in one run == $N + kill -9 + resume $N (bit-identical parameters)"
