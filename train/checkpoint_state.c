@@ -93,7 +93,8 @@ static int read_hidden_head(ds_ckpt_reader *r, ds_hidden_head *h, ds_err *err) {
 
 /* The step-0 and latest validation metrics, so that a resumed run's summary.json still reports init_val_* (measured
  * only at step 0) and its progress view shows the last evaluation before the next one. One f64 vector per set in
- * the order of metrics_pack; absent when not measured (n 0) and in checkpoints from before they were kept. */
+ * the order of metrics_pack; absent when not measured (n 0) and in checkpoints from before they were kept. Only
+ * the row count is checked: a non-finite metric is what the run measured (NAN: the teacher lacks that target). */
 #define N_METRIC_FIELDS 8
 
 static void metrics_pack(const ds_eval_metrics *v, double out[N_METRIC_FIELDS]) {
@@ -113,13 +114,16 @@ static int write_metrics(ds_ckpt_writer *w, const char *name, const ds_eval_metr
   return ds_ckpt_write_f64(w, name, 1, (const int64_t[]){N_METRIC_FIELDS}, packed, err);
 }
 
-static int read_metrics(ds_ckpt_reader *r, const char *name, ds_eval_metrics *v, ds_err *err) {
+/* A set measured on another validation split (--resume may change val_fraction) is not carried over: the run
+ * reports only metrics of its own rows. */
+static int read_metrics(ds_ckpt_reader *r, const char *name, long n_val, ds_eval_metrics *v, ds_err *err) {
   if (!ds_ckpt_has(r, name)) return 0;
   double packed[N_METRIC_FIELDS];
   if (ds_ckpt_read_f64(r, name, 1, (const int64_t[]){N_METRIC_FIELDS}, packed, err)) return -1;
-  if (!(packed[0] >= 1.0 && packed[0] <= 1e15 && packed[0] == floor(packed[0])))
-    return ds_fail(err, "%s: dataset '%s': row count %g is not a positive whole number", ds_ckpt_path(r), name, packed[0]);
-  metrics_unpack(packed, v);
+  const double n = packed[0];
+  if (!(n >= 1.0 && n <= 1e15 && n == floor(n)))
+    return ds_fail(err, "%s: dataset '%s': row count %g is not a positive whole number", ds_ckpt_path(r), name, n);
+  if (n == (double)n_val) metrics_unpack(packed, v);
   return 0;
 }
 
@@ -274,7 +278,8 @@ int ds_trainer_resume(ds_trainer *tr, const char *path, ds_err *err) {
       ds_ckpt_read_attr_f64(r, "wall_seconds", &tr->wall_seconds, err) ||
       ds_ckpt_read_i64(r, "/data/loader_state", 1, (const int64_t[]){2}, ls, err) || ds_prune_ckpt_read(tr, r, err) ||
       ds_qat_ckpt_read(r, &tr->model, &tr->cfg.quant, err) || read_hidden_head(r, &tr->hidden, err) ||
-      read_metrics(r, "/run/init_val", &tr->init_val, err) || read_metrics(r, "/run/last_val", &tr->last_val, err))
+      read_metrics(r, "/run/init_val", ds_loader_n_val(tr->loader), &tr->init_val, err) ||
+      read_metrics(r, "/run/last_val", ds_loader_n_val(tr->loader), &tr->last_val, err))
     goto done;
   tr->step = (long)step;
   tr->best_step = (long)best_step;

@@ -34,6 +34,9 @@ def build(full, out, n_train, n_val):
     if int(is_val.sum()) != n_val:
         raise SystemExit("split with val_fraction %r gives %d validation rows, not %d" % (f_val, is_val.sum(), n_val))
     with h5py.File(full, "r") as f:
+        missing = [name for name in PER_ROW + ("token_embeddings", "vocab") if name not in f]
+        if missing:
+            raise SystemExit("%s: no dataset %s (a full file from make_teacher.py has them)" % (full, ", ".join(missing)))
         total = len(f["labels"])
         if n_train + n_val > total:
             raise SystemExit("%s has %d rows, fewer than %d + %d" % (full, total, n_train, n_val))
@@ -48,6 +51,11 @@ def build(full, out, n_train, n_val):
         attrs = {k: v for k, v in f.attrs.items()}
     attrs = {k: [x.decode() if isinstance(x, bytes) else x for x in v]
              if isinstance(v, np.ndarray) and v.dtype.kind == "O" else v for k, v in attrs.items()}
+    # The full file's held-out rows of the label head are scattered by the reordering; its accuracy stays as the
+    # full file's. No hidden_states are copied.
+    attrs["label_accuracy_full"] = attrs.pop("label_accuracy")
+    for key in ("label_heldout", "label_heldout_every", "label_heldout_offset", "hidden_states_recipe"):
+        attrs.pop(key, None)
     attrs["slice"] = ("scaling file: the first %d rows of the full teacher file (%d rows) for training and its "
                       "last %d for validation, at the rows val_fraction %r makes validation rows"
                       % (n_train, total, n_val, f_val))

@@ -66,9 +66,21 @@ int main(void) {
   if (!tr) return check_report();
   v = ds_trainer_view_of(tr);
   CHECK(v.step == 20 && v.wall_seconds > 0);
+  /* the checkpoint carries the latest validation metrics, so the view has them before any new evaluation */
+  CHECK_MSG(v.last_val.n == v.n_val && v.last_val.cos == cos_end, "last_val after resume: n %ld, cos %.9g vs %.9g",
+            v.last_val.n, v.last_val.cos, cos_end);
   CHECK_MSG(ds_trainer_run(tr, run, NULL, NULL, &err) == 0, "%s", err.msg);
   v = ds_trainer_view_of(tr);
   CHECK(v.step == 30 && v.last_val.n == v.n_val && isfinite(v.last_val.cos) && v.last_val.cos != cos_end);
+  ds_trainer_destroy(tr);
+
+  /* Resumed with another validation split: metrics of the old split's rows are not carried over. */
+  ds_config resplit = more;
+  resplit.train.val_fraction = 0.25;
+  CHECK_MSG(ds_trainer_create(&tr, &resplit, NULL, last, &err) == 0, "%s", err.msg);
+  if (!tr) return check_report();
+  v = ds_trainer_view_of(tr);
+  CHECK_MSG(v.step == 30 && v.n_val > 0 && v.last_val.n == 0, "n_val %ld, last_val.n %ld", v.n_val, v.last_val.n);
   ds_trainer_destroy(tr);
 
   /* A checkpoint that is not there: refused with its path. */
