@@ -116,6 +116,17 @@ def write(path, arrays, attrs, tmp_file=None):
     os.replace(tmp, path)
 
 
+def read_vocab(f):
+    """The `vocab` strings of an open teacher file, as str."""
+    return [v.decode("utf-8") if isinstance(v, bytes) else v for v in f["vocab"][:]]
+
+
+def read_attrs(f):
+    """The root attributes of an open teacher file, string arrays as lists of str (as write() takes them)."""
+    return {k: [x.decode() if isinstance(x, bytes) else x for x in v]
+            if isinstance(v, np.ndarray) and v.dtype.kind == "O" else v for k, v in f.attrs.items()}
+
+
 def vocab_of(tok):
     return [t for t, _ in sorted(tok.get_vocab(with_added_tokens=True).items(), key=lambda kv: kv[1])]
 
@@ -131,7 +142,7 @@ def add_token_embeddings(path, model, threads, log):
         name = name.decode() if isinstance(name, bytes) else str(name)
         if not name.startswith(teacher.name + " "):
             raise SystemExit("%s: teacher %r is not %s" % (path, name, teacher.name))
-        vocab = [v.decode() if isinstance(v, bytes) else v for v in f["vocab"][:]]
+        vocab = read_vocab(f)
         if vocab != vocab_of(teacher.tok) or int(f.attrs["vocab_size"]) != len(vocab):
             raise SystemExit("%s: vocabulary differs from the tokenizer's" % path)
         ids, mask, emb = f["input_ids"][:64], f["attention_mask"][:64], f["embeddings"][:64]

@@ -10,19 +10,17 @@ Prints, per file, the path and the `--set train.val_fraction=...` to train it wi
 """
 import argparse
 import os
+import sys
 
 import h5py
 import numpy as np
 
-from make_teacher import write
+from make_teacher import read_attrs, read_vocab, write
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import baselines  # noqa: E402  (distill's split)
 
 PER_ROW = ("input_ids", "attention_mask", "embeddings", "logits", "labels")
-
-
-def val_positions(n_rows, f):
-    """Rows distill's split makes validation rows (ds_split_is_val: floor((r + 1) f) > floor(r f))."""
-    r = np.arange(n_rows, dtype=np.float64)
-    return np.floor((r + 1) * f) > np.floor(r * f)
 
 
 def build(full, out, n_train, n_val):
@@ -30,7 +28,7 @@ def build(full, out, n_train, n_val):
         raise SystemExit("--train %d is not a multiple of --val-rows %d" % (n_train, n_val))
     f_val = 1.0 / (n_train // n_val + 1)
     n_rows = n_train + n_val
-    is_val = val_positions(n_rows, f_val)
+    is_val = baselines.split(n_rows, f_val)
     if int(is_val.sum()) != n_val:
         raise SystemExit("split with val_fraction %r gives %d validation rows, not %d" % (f_val, is_val.sum(), n_val))
     with h5py.File(full, "r") as f:
@@ -47,10 +45,8 @@ def build(full, out, n_train, n_val):
         arrays["token_embeddings"] = f["token_embeddings"][:].astype(np.float16)
         arrays["embeddings"] = arrays["embeddings"].astype(np.float16)
         arrays["logits"] = arrays["logits"].astype(np.float16)
-        arrays["vocab"] = [v.decode("utf-8") if isinstance(v, bytes) else v for v in f["vocab"][:]]
-        attrs = {k: v for k, v in f.attrs.items()}
-    attrs = {k: [x.decode() if isinstance(x, bytes) else x for x in v]
-             if isinstance(v, np.ndarray) and v.dtype.kind == "O" else v for k, v in attrs.items()}
+        arrays["vocab"] = read_vocab(f)
+        attrs = read_attrs(f)
     # The full file's held-out rows of the label head are scattered by the reordering; its accuracy stays as the
     # full file's. No hidden_states are copied.
     attrs["label_accuracy_full"] = attrs.pop("label_accuracy")

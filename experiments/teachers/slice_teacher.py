@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 import head
-from make_teacher import write
+from make_teacher import read_attrs, read_vocab, write
 
 FLOAT16 = ("embeddings", "logits", "token_embeddings", "hidden_states")
 
@@ -31,10 +31,8 @@ def cut(full, out, rows, hidden_states=False):
         for name in names:
             data = f[name][:] if name == "token_embeddings" else f[name][:rows]
             arrays[name] = data.astype(np.float16) if name in FLOAT16 else data
-        arrays["vocab"] = [v.decode("utf-8") if isinstance(v, bytes) else v for v in f["vocab"][:]]
-        attrs = {k: v for k, v in f.attrs.items()}
-    attrs = {k: [x.decode() if isinstance(x, bytes) else x for x in v]
-             if isinstance(v, np.ndarray) and v.dtype.kind == "O" else v for k, v in attrs.items()}
+        arrays["vocab"] = read_vocab(f)
+        attrs = read_attrs(f)
     every, offset = int(attrs["label_heldout_every"]), int(attrs["label_heldout_offset"])
     heldout = np.arange(len(arrays["labels"])) % every == offset
     attrs["label_accuracy_full"] = attrs["label_accuracy"]
